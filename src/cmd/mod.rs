@@ -1,0 +1,432 @@
+//! The command table and dispatch: name lookup without allocation, arity and authentication checks with
+//! Redis 7.0's error texts, per-command statistics, and the context every command runs in. Each family of
+//! commands lives in its own file and exports a `COMMANDS` table.
+
+use std::borrow::Cow;
+use std::ops::Index;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use slab::Slab;
+
+use crate::protocol::Out;
+use crate::server::conn::Conn;
+use crate::server::State;
+use crate::store::Db;
+
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod string;
+
+/// A command's error reply: the full text after `-`, e.g. `ERR syntax error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub Cow<'static, str>);
+
+pub type CmdResult = Result<(), Error>;
+
+impl From<&'static str> for Error {
+    fn from(s: &'static str) -> Error {
+        Error(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Error {
+    fn from(s: String) -> Error {
+        Error(Cow::Owned(s))
+    }
+}
+
+/// Shorthand for an error result.
+pub fn err<T>(msg: impl Into<Error>) -> Result<T, Error> {
+    Err(msg.into())
+}
+
+pub const ERR_SYNTAX: &str = "ERR syntax error";
+pub const ERR_NOT_INT: &str = "ERR value is not an integer or out of range";
+pub const ERR_NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const ERR_NO_KEY: &str = "ERR no such key";
+pub const ERR_OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const ERR_DB_INDEX: &str = "ERR DB index is out of range";
+
+// Command flags, as COMMAND INFO names them.
+pub const WRITE: u32 = 1;
+pub const READONLY: u32 = 1 << 1;
+pub const DENYOOM: u32 = 1 << 2;
+pub const ADMIN: u32 = 1 << 3;
+pub const PUBSUB: u32 = 1 << 4;
+pub const NOSCRIPT: u32 = 1 << 5;
+pub const LOADING: u32 = 1 << 6;
+pub const STALE: u32 = 1 << 7;
+pub const SKIP_MONITOR: u32 = 1 << 8;
+pub const SKIP_SLOWLOG: u32 = 1 << 9;
+pub const FAST: u32 = 1 << 10;
+pub const NO_AUTH: u32 = 1 << 11;
+pub const MAY_REPLICATE: u32 = 1 << 12;
+pub const SENTINEL: u32 = 1 << 13;
+pub const NO_MANDATORY_KEYS: u32 = 1 << 14;
+pub const ALLOW_BUSY: u32 = 1 << 15;
+pub const NO_MULTI: u32 = 1 << 16;
+pub const BLOCKING: u32 = 1 << 17;
+pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+pub const ONLY_SENTINEL: u32 = 1 << 19;
+
+/// Flag names in the order Redis lists them in COMMAND INFO.
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (PUBSUB, "pubsub"),
+    (NOSCRIPT, "noscript"),
+    (BLOCKING, "blocking"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (SKIP_MONITOR, "skip_monitor"),
+    (SKIP_SLOWLOG, "skip_slowlog"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (MAY_REPLICATE, "may_replicate"),
+    (SENTINEL, "sentinel"),
+    (ONLY_SENTINEL, "only_sentinel"),
+    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
+    (NO_MULTI, "no_multi"),
+    (ALLOW_BUSY, "allow_busy"),
+];
+
+pub type Handler = fn(&mut Ctx, &Args) -> CmdResult;
+
+/// One row of the command table.
+pub struct Cmd {
+    /// Lowercase name (for subcommands, the subcommand alone).
+    pub name: &'static str,
+    /// Positive: exactly this many arguments, name included; negative: at least that many.
+    pub arity: i32,
+    pub flags: u32,
+    /// First key, last key (negative counts from the end), step; zeros for no keys.
+    pub keys: (i32, i32, i32),
+    pub handler: Handler,
+    pub subs: &'static [Cmd],
+    /// COMMAND DOCS: group, summary, since, complexity.
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+}
+
+impl Cmd {
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: (i32, i32, i32),
+        handler: Handler,
+    ) -> Cmd {
+        Cmd {
+            name,
+            arity,
+            flags,
+            keys,
+            handler,
+            subs: &[],
+            group: "",
+            summary: "",
+            since: "",
+            complexity: "",
+        }
+    }
+
+    pub const fn subs(mut self, subs: &'static [Cmd]) -> Cmd {
+        self.subs = subs;
+        self
+    }
+
+    pub const fn doc(
+        mut self,
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+        complexity: &'static str,
+    ) -> Cmd {
+        self.group = group;
+        self.since = since;
+        self.summary = summary;
+        self.complexity = complexity;
+        self
+    }
+}
+
+/// A registered command: the row, its container (for subcommands) and its full name (`config|get`).
+pub struct Registered {
+    pub cmd: &'static Cmd,
+    pub parent: Option<&'static Cmd>,
+    pub fullname: String,
+    /// Registry indexes of the subcommands.
+    pub subs: Vec<usize>,
+}
+
+/// Every command and subcommand, indexed; top-level names sorted for binary search.
+pub struct Registry {
+    pub all: Vec<Registered>,
+    top: Vec<usize>,
+}
+
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+const FAMILIES: &[&[Cmd]] = &[
+    string::COMMANDS,
+    keys::COMMANDS,
+    connection::COMMANDS,
+    server::COMMANDS,
+];
+
+pub fn registry() -> &'static Registry {
+    REGISTRY.get_or_init(|| {
+        let mut all = Vec::new();
+        let mut top = Vec::new();
+        for fam in FAMILIES {
+            for cmd in fam.iter() {
+                let idx = all.len();
+                top.push(idx);
+                all.push(Registered {
+                    cmd,
+                    parent: None,
+                    fullname: cmd.name.to_string(),
+                    subs: Vec::new(),
+                });
+                for sub in cmd.subs {
+                    let s = all.len();
+                    all.push(Registered {
+                        cmd: sub,
+                        parent: Some(cmd),
+                        fullname: format!("{}|{}", cmd.name, sub.name),
+                        subs: Vec::new(),
+                    });
+                    all[idx].subs.push(s);
+                }
+            }
+        }
+        top.sort_by(|&a, &b| all[a].cmd.name.cmp(all[b].cmd.name));
+        Registry { all, top }
+    })
+}
+
+fn cmp_ci(name: &str, key: &[u8]) -> std::cmp::Ordering {
+    let a = name.as_bytes().iter();
+    let b = key.iter().map(|c| c.to_ascii_lowercase());
+    a.copied().cmp(b)
+}
+
+impl Registry {
+    /// The index of a top-level command, case-insensitively.
+    pub fn find(&self, name: &[u8]) -> Option<usize> {
+        self.top
+            .binary_search_by(|&i| cmp_ci(self.all[i].cmd.name, name))
+            .ok()
+            .map(|p| self.top[p])
+    }
+
+    /// The index of a subcommand of the command at `parent`.
+    pub fn find_sub(&self, parent: usize, name: &[u8]) -> Option<usize> {
+        self.all[parent]
+            .subs
+            .iter()
+            .copied()
+            .find(|&i| self.all[i].cmd.name.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Top-level commands in name order.
+    pub fn top_level(&self) -> impl Iterator<Item = &Registered> {
+        self.top.iter().map(|&i| &self.all[i])
+    }
+}
+
+/// The arguments of one request, name included, as slices of the read buffer.
+pub struct Args<'a> {
+    buf: &'a [u8],
+    ranges: &'a [(usize, usize)],
+}
+
+impl<'a> Args<'a> {
+    pub fn new(buf: &'a [u8], ranges: &'a [(usize, usize)]) -> Args<'a> {
+        Args { buf, ranges }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        self.ranges.get(i).map(|&(a, b)| &self.buf[a..b])
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &'a [u8]> + ExactSizeIterator + '_ {
+        let buf = self.buf;
+        self.ranges.iter().map(move |&(a, b)| &buf[a..b])
+    }
+
+    /// The arguments from `from` on.
+    pub fn from(
+        &self,
+        from: usize,
+    ) -> impl DoubleEndedIterator<Item = &'a [u8]> + ExactSizeIterator + '_ {
+        let buf = self.buf;
+        self.ranges[from.min(self.ranges.len())..]
+            .iter()
+            .map(move |&(a, b)| &buf[a..b])
+    }
+}
+
+impl Index<usize> for Args<'_> {
+    type Output = [u8];
+    #[inline]
+    fn index(&self, i: usize) -> &[u8] {
+        let (a, b) = self.ranges[i];
+        &self.buf[a..b]
+    }
+}
+
+/// Everything a command may touch: server state, all connections, and the reply buffer of its own.
+pub struct Ctx<'a> {
+    pub st: &'a mut State,
+    pub conns: &'a mut Slab<Conn>,
+    /// Slab key of the connection being served.
+    pub id: usize,
+    /// Its selected database.
+    pub db: usize,
+    pub out: &'a mut Out,
+}
+
+impl Ctx<'_> {
+    /// The selected database.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.st.dbs[self.db]
+    }
+
+    /// The connection being served.
+    #[inline]
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.conns[self.id]
+    }
+}
+
+/// Per-command counters for INFO commandstats.
+#[derive(Debug, Default, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Appends `s` truncated to `max` bytes, stopping at a NUL as C's `%.*s` does.
+fn push_c_str(out: &mut Vec<u8>, s: &[u8], max: usize) {
+    let end = s.iter().position(|&c| c == 0).unwrap_or(s.len()).min(max);
+    out.extend_from_slice(&s[..end]);
+}
+
+fn reject(ctx: &mut Ctx, idx: Option<usize>, msg: &[u8]) {
+    if let Some(i) = idx {
+        ctx.st.cmdstats[i].rejected += 1;
+    }
+    ctx.st.count_error(msg);
+    ctx.out.error(msg);
+}
+
+/// Looks the command up, checks arity and authentication, runs it, and records its statistics.
+pub fn dispatch(ctx: &mut Ctx, args: &Args) {
+    let reg = registry();
+    let name = &args[0];
+    let Some(mut idx) = reg.find(name) else {
+        let mut msg = b"ERR unknown command '".to_vec();
+        push_c_str(&mut msg, name, 128);
+        msg.extend_from_slice(b"', with args beginning with: ");
+        let mut list = Vec::new();
+        for a in args.from(1) {
+            if list.len() >= 128 {
+                break;
+            }
+            list.push(b'\'');
+            let room = 128 - list.len().min(128);
+            push_c_str(&mut list, a, room);
+            list.extend_from_slice(b"' ");
+        }
+        msg.extend_from_slice(&list);
+        reject(ctx, None, &msg);
+        return;
+    };
+    if !reg.all[idx].subs.is_empty() && args.len() >= 2 {
+        match reg.find_sub(idx, &args[1]) {
+            Some(s) => idx = s,
+            None => {
+                let mut msg = b"ERR unknown subcommand '".to_vec();
+                push_c_str(&mut msg, &args[1], 128);
+                msg.extend_from_slice(b"'. Try ");
+                msg.extend(name.iter().map(|c| c.to_ascii_uppercase()));
+                msg.extend_from_slice(b" HELP.");
+                reject(ctx, None, &msg);
+                return;
+            }
+        }
+    }
+    let r = &reg.all[idx];
+    let cmd = r.cmd;
+    let argc = args.len() as i32;
+    if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
+        let msg = format!("ERR wrong number of arguments for '{}' command", r.fullname);
+        reject(ctx, Some(idx), msg.as_bytes());
+        return;
+    }
+    let flags = cmd.flags | r.parent.map_or(0, |p| p.flags & NO_AUTH);
+    if flags & NO_AUTH == 0 && !ctx.conns[ctx.id].authed {
+        reject(ctx, Some(idx), b"NOAUTH Authentication required.");
+        return;
+    }
+    let start = Instant::now();
+    let res = (cmd.handler)(ctx, args);
+    let us = start.elapsed().as_micros() as u64;
+    let st = &mut *ctx.st;
+    st.stats.commands += 1;
+    let cs = &mut st.cmdstats[idx];
+    cs.calls += 1;
+    cs.usec += us;
+    if let Err(e) = res {
+        cs.failed += 1;
+        st.count_error(e.0.as_bytes());
+        ctx.out.error(e.0.as_bytes());
+    }
+}
+
+/// The argument at `i` as an integer, or Redis's "not an integer" error.
+pub fn int_arg(args: &Args, i: usize) -> Result<i64, Error> {
+    crate::util::parse_i64(&args[i]).ok_or_else(|| ERR_NOT_INT.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_lowercase_and_unique() {
+        let reg = registry();
+        let mut names: Vec<&str> = reg.top_level().map(|r| r.cmd.name).collect();
+        for n in &names {
+            assert_eq!(*n, n.to_ascii_lowercase());
+        }
+        let len = names.len();
+        names.dedup();
+        assert_eq!(names.len(), len, "duplicate command names");
+        assert!(reg.find(b"GeT").is_some());
+        assert!(reg.find(b"nope").is_none());
+    }
+}

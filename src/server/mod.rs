@@ -1,0 +1,696 @@
+//! The reactor: one thread, one mio `Poll`, connections in a `Slab` (token = slab key). It owns every piece
+//! of server state, so commands run without locks. A turn for a connection is: one read (into a shared
+//! buffer), parse and execute every complete request, one write of all the replies; what the socket does
+//! not take waits for WRITABLE. A connection whose read filled the buffer goes on a pending list served
+//! before the next blocking poll, so one client's huge pipeline cannot starve the others.
+
+pub mod conn;
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use log::{debug, info, warn};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use signal_hook_mio::v1_0::Signals;
+use slab::Slab;
+
+use crate::cmd::{self, Args, CmdStat, Ctx};
+use crate::config::Config;
+use crate::protocol::{Out, Parsed};
+use crate::store::Db;
+use crate::util::{random_seed, Rng};
+use conn::Conn;
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const SIGNALS: Token = Token(usize::MAX - 2);
+/// Size of the shared read buffer, and so the most input one connection gets parsed per turn.
+const READ_CHUNK: usize = 64 * 1024;
+/// A connection's own buffers above this are freed rather than kept once empty.
+const KEEP_BUF: usize = 16 * 1024;
+
+/// Counters behind INFO stats.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub commands: u64,
+    pub connections: u64,
+    pub rejected_conns: u64,
+    pub net_in: u64,
+    pub net_out: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub error_replies: u64,
+    /// Error replies by their first word (`ERR`, `WRONGTYPE`...), for INFO errorstats.
+    pub errors: HashMap<String, u64>,
+    /// Samples of commands per second, for instantaneous_ops_per_sec.
+    pub ops_samples: [u64; 16],
+    pub ops_sample_idx: usize,
+    pub last_sample_ms: u64,
+    pub last_sample_cmds: u64,
+    pub expired_stale_perc: f64,
+}
+
+/// Why the loop stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    Signal,
+    Command,
+}
+
+/// Everything commands may read or change, besides the connections.
+pub struct State {
+    pub cfg: Config,
+    pub dbs: Vec<Db>,
+    pub stats: Stats,
+    /// Counters per registry index.
+    pub cmdstats: Vec<CmdStat>,
+    /// Unix time in ms, refreshed once per loop iteration.
+    pub now: u64,
+    pub start_ms: u64,
+    pub started: Instant,
+    pub rng: Rng,
+    pub shutdown: Option<Shutdown>,
+    pub next_client_id: u64,
+    pub active_expire: bool,
+    /// The port actually bound.
+    pub port: u16,
+    pub run_id: String,
+    pub lastsave: u64,
+    pub config_file: Option<String>,
+}
+
+/// Unix time in milliseconds.
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl State {
+    pub fn new(cfg: Config) -> State {
+        let seed = random_seed();
+        let now = unix_ms();
+        let mut rng = Rng::new(seed ^ now);
+        let run_id: String = (0..40)
+            .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
+            .collect();
+        State {
+            dbs: (0..cfg.databases).map(|_| Db::new(seed)).collect(),
+            cfg,
+            stats: Stats::default(),
+            cmdstats: vec![CmdStat::default(); cmd::registry().all.len()],
+            now,
+            start_ms: now,
+            started: Instant::now(),
+            rng,
+            shutdown: None,
+            next_client_id: 1,
+            active_expire: true,
+            port: 0,
+            run_id,
+            lastsave: now / 1000,
+            config_file: None,
+        }
+    }
+
+    /// Records an error reply for INFO errorstats (keyed by its first word, as Redis does).
+    pub fn count_error(&mut self, msg: &[u8]) {
+        self.stats.error_replies += 1;
+        let word = msg.split(|&c| c == b' ').next().unwrap_or(msg);
+        let word = String::from_utf8_lossy(word);
+        if let Some(n) = self.stats.errors.get_mut(word.as_ref()) {
+            *n += 1;
+        } else if self.stats.errors.len() < 128 {
+            self.stats.errors.insert(word.into_owned(), 1);
+        }
+    }
+
+    /// Keys removed by expiry across all databases.
+    pub fn expired_keys(&self) -> u64 {
+        self.dbs.iter().map(|d| d.expired).sum()
+    }
+
+    /// Commands per second over the last samples.
+    pub fn instantaneous_ops(&self) -> u64 {
+        let s = &self.stats.ops_samples;
+        s.iter().sum::<u64>() / s.len() as u64
+    }
+}
+
+pub struct Server {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    signals: Option<Signals>,
+    pub conns: Slab<Conn>,
+    pub st: State,
+    /// Connections with input left to serve before the next blocking poll.
+    pending: Vec<usize>,
+    rshared: Vec<u8>,
+    wshared: Vec<u8>,
+    next_cron: u64,
+}
+
+impl Server {
+    /// Binds the listener and sets up signal handling; the server starts serving in `run`.
+    pub fn bind(cfg: Config) -> io::Result<Server> {
+        let addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.port).parse().map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("bad address: {e}"))
+        })?;
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(addr)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut signals = Signals::new([libc::SIGINT, libc::SIGTERM])?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        let mut st = State::new(cfg);
+        st.port = listener.local_addr()?.port();
+        Ok(Server {
+            poll,
+            listener: Some(listener),
+            signals: Some(signals),
+            conns: Slab::new(),
+            st,
+            pending: Vec::new(),
+            rshared: vec![0; READ_CHUNK],
+            wshared: Vec::with_capacity(KEEP_BUF),
+            next_cron: 0,
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        match &self.listener {
+            Some(l) => l.local_addr(),
+            None => Err(io::Error::other("not listening")),
+        }
+    }
+
+    /// Serves until SIGINT, SIGTERM or SHUTDOWN, then flushes what it can and returns.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = if self.pending.is_empty() {
+                let wait = self.next_cron.saturating_sub(unix_ms());
+                Duration::from_millis(wait.clamp(1, 1000))
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            self.st.now = unix_ms();
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept(),
+                    SIGNALS => self.on_signal(),
+                    Token(id) => {
+                        if ev.is_writable() {
+                            self.flush(id);
+                        }
+                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                            self.serve(id);
+                            // Data and FIN can arrive in one edge: read again to see the EOF.
+                            if ev.is_read_closed() && self.conns.get(id).is_some_and(|c| !c.pending)
+                            {
+                                self.serve(id);
+                            }
+                        }
+                    }
+                }
+                if self.st.shutdown.is_some() {
+                    break;
+                }
+            }
+            if self.st.shutdown.is_none() && !self.pending.is_empty() {
+                for id in std::mem::take(&mut self.pending) {
+                    if let Some(c) = self.conns.get_mut(id) {
+                        if c.pending {
+                            c.pending = false;
+                            self.serve(id);
+                        }
+                    }
+                }
+            }
+            if self.st.now >= self.next_cron {
+                self.cron();
+            }
+            if let Some(why) = self.st.shutdown {
+                self.finish(why);
+                return Ok(());
+            }
+        }
+    }
+
+    fn on_signal(&mut self) {
+        if let Some(signals) = &mut self.signals {
+            for sig in signals.pending() {
+                let name = if sig == libc::SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
+                warn!("Received {name} scheduling shutdown...");
+                self.st.shutdown = Some(Shutdown::Signal);
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((sock, addr)) => self.admit(sock, addr),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: the pending connection stays queued; try again next event.
+                    warn!("Accepting client connection: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, mut sock: TcpStream, addr: SocketAddr) {
+        // Admission before allocation: over the limit, say why and drop the socket.
+        if self.conns.len() >= self.st.cfg.maxclients as usize {
+            let _ = sock.write(b"-ERR max number of clients reached\r\n");
+            self.st.stats.rejected_conns += 1;
+            return;
+        }
+        let _ = sock.set_nodelay(true);
+        let entry = self.conns.vacant_entry();
+        let token = Token(entry.key());
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut sock, token, Interest::READABLE)
+        {
+            warn!("Registering client: {e}");
+            return;
+        }
+        let id = self.st.next_client_id;
+        self.st.next_client_id += 1;
+        self.st.stats.connections += 1;
+        let authed = self.st.cfg.requirepass.is_none();
+        entry.insert(Conn::new(sock, id, addr, self.st.now, authed));
+        debug!("Accepted {addr}");
+    }
+
+    /// One turn for a connection: read once, run every complete request, write the replies once.
+    fn serve(&mut self, id: usize) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.close_after_reply || conn.kill {
+            return;
+        }
+        let n = match conn.sock.read(&mut self.rshared) {
+            Ok(0) => {
+                debug!("Client closed connection id={}", conn.id);
+                self.close(id);
+                return;
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                self.mark_pending(id);
+                return;
+            }
+            Err(e) => {
+                debug!("Reading from client: {e}");
+                self.close(id);
+                return;
+            }
+        };
+        self.st.stats.net_in += n as u64;
+        conn.last_ms = self.st.now;
+        // A partial request from an earlier turn lives in the connection's own buffer; otherwise parse
+        // straight out of the shared one.
+        let private = !conn.rbuf.is_empty();
+        let (input, len) = if private {
+            conn.rbuf.extend_from_slice(&self.rshared[..n]);
+            let b = std::mem::take(&mut conn.rbuf);
+            let l = b.len();
+            (b, l)
+        } else {
+            (std::mem::take(&mut self.rshared), n)
+        };
+        let mut parser = std::mem::take(&mut conn.parser);
+        let out_private = conn.pending_out() > 0;
+        let mut out = Out {
+            buf: if out_private {
+                std::mem::take(&mut conn.wbuf)
+            } else {
+                std::mem::take(&mut self.wshared)
+            },
+            resp3: conn.resp3,
+        };
+        let mut db = conn.db;
+        let unauth = !conn.authed;
+        let wpos = if out_private { conn.wpos } else { 0 };
+        let hard = self.st.cfg.obuf[0].hard as usize;
+        let mut consumed = 0;
+        let mut stop = false;
+        loop {
+            match parser.parse(&input[consumed..len], unauth) {
+                Parsed::Request(n) => {
+                    let args = if parser.inline_scratch {
+                        Args::new(&parser.scratch, &parser.args)
+                    } else {
+                        Args::new(&input[consumed..len], &parser.args)
+                    };
+                    let mut ctx = Ctx {
+                        st: &mut self.st,
+                        conns: &mut self.conns,
+                        id,
+                        db,
+                        out: &mut out,
+                    };
+                    cmd::dispatch(&mut ctx, &args);
+                    db = ctx.db;
+                    consumed += n;
+                    let c = &mut self.conns[id];
+                    if c.close_after_reply || c.kill || self.st.shutdown.is_some() {
+                        stop = true;
+                        break;
+                    }
+                    if hard > 0 && out.buf.len() - wpos > hard {
+                        warn!(
+                            "Client id={} addr={} closed for overcoming of output buffer limits.",
+                            c.id, c.addr
+                        );
+                        c.kill = true;
+                        stop = true;
+                        break;
+                    }
+                }
+                Parsed::Empty(n) => consumed += n,
+                Parsed::Incomplete => break,
+                Parsed::Error(e) => {
+                    e.write_reply(&mut out.buf);
+                    self.st.count_error(b"ERR");
+                    let c = &mut self.conns[id];
+                    info!(
+                        "Protocol error ({e:?}) from client: id={} addr={}",
+                        c.id, c.addr
+                    );
+                    c.close_after_reply = true;
+                    stop = true;
+                    break;
+                }
+            }
+        }
+        let filled = n == READ_CHUNK;
+        let conn = &mut self.conns[id];
+        conn.db = db;
+        conn.resp3 = out.resp3;
+        if stop {
+            parser = Default::default();
+        }
+        conn.parser = parser;
+        if private {
+            let mut input = input;
+            if stop {
+                input = Vec::new();
+            } else {
+                input.drain(..consumed);
+                if input.is_empty() && input.capacity() > KEEP_BUF {
+                    input = Vec::new();
+                }
+            }
+            conn.rbuf = input;
+        } else {
+            if !stop && consumed < len {
+                conn.rbuf.extend_from_slice(&input[consumed..len]);
+            }
+            self.rshared = input;
+        }
+        if out_private {
+            conn.wbuf = out.buf;
+        } else {
+            self.write_out(id, out.buf);
+        }
+        if conn_alive(&self.conns, id) {
+            let c = &self.conns[id];
+            if c.kill || (c.close_after_reply && c.pending_out() == 0) {
+                self.close(id);
+            } else if filled && !stop {
+                self.mark_pending(id);
+            }
+        }
+    }
+
+    fn mark_pending(&mut self, id: usize) {
+        let c = &mut self.conns[id];
+        if !c.pending {
+            c.pending = true;
+            self.pending.push(id);
+        }
+    }
+
+    /// Writes replies produced into the shared buffer; what the socket does not take moves to the
+    /// connection, which then waits for WRITABLE.
+    fn write_out(&mut self, id: usize, mut buf: Vec<u8>) {
+        if buf.is_empty() {
+            self.wshared = buf;
+            return;
+        }
+        let conn = &mut self.conns[id];
+        let written = loop {
+            match conn.sock.write(&buf) {
+                Ok(w) => break w,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
+                Err(e) => {
+                    debug!("Writing to client: {e}");
+                    conn.kill = true;
+                    break 0;
+                }
+            }
+        };
+        self.st.stats.net_out += written as u64;
+        if written == buf.len() || conn.kill {
+            buf.clear();
+            if buf.capacity() > 1 << 20 {
+                buf = Vec::with_capacity(KEEP_BUF);
+            }
+            self.wshared = buf;
+            return;
+        }
+        conn.wbuf = buf;
+        conn.wpos = written;
+        self.wshared = Vec::with_capacity(KEEP_BUF);
+        self.want_writable(id, true);
+    }
+
+    fn want_writable(&mut self, id: usize, on: bool) {
+        let conn = &mut self.conns[id];
+        if conn.writable == on {
+            return;
+        }
+        let interest = if on {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if self
+            .poll
+            .registry()
+            .reregister(&mut conn.sock, Token(id), interest)
+            .is_ok()
+        {
+            conn.writable = on;
+        } else {
+            conn.kill = true;
+        }
+    }
+
+    /// Writes pending output on WRITABLE until the socket is full or the output is gone.
+    fn flush(&mut self, id: usize) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        while conn.pending_out() > 0 {
+            match conn.sock.write(&conn.wbuf[conn.wpos..]) {
+                Ok(0) => {
+                    conn.kill = true;
+                    break;
+                }
+                Ok(w) => {
+                    conn.wpos += w;
+                    self.st.stats.net_out += w as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    debug!("Writing to client: {e}");
+                    conn.kill = true;
+                    break;
+                }
+            }
+        }
+        if conn.kill {
+            self.close(id);
+            return;
+        }
+        if conn.pending_out() == 0 {
+            conn.wbuf = Vec::new();
+            conn.wpos = 0;
+            conn.soft_since_ms = 0;
+            if conn.close_after_reply {
+                self.close(id);
+                return;
+            }
+            self.want_writable(id, false);
+        }
+    }
+
+    fn close(&mut self, id: usize) {
+        if let Some(mut conn) = self.conns.try_remove(id) {
+            let _ = self.poll.registry().deregister(&mut conn.sock);
+            debug!("Closed client id={} addr={}", conn.id, conn.addr);
+        }
+    }
+
+    /// Periodic work at `hz`: active expiry within a time budget, idle timeouts, output soft limits, stats.
+    fn cron(&mut self) {
+        let now = self.st.now;
+        let period = 1000 / self.st.cfg.hz.max(1) as u64;
+        self.next_cron = now + period;
+        if self.st.active_expire {
+            // A quarter of the period at most, checked every 64 keys, so the loop never stalls.
+            let deadline = Instant::now() + Duration::from_millis((period / 4).max(1));
+            'dbs: for db in self.st.dbs.iter_mut() {
+                while db.expires_len() > 0 {
+                    if db.active_expire(now, 64) < 64 {
+                        break;
+                    }
+                    if Instant::now() >= deadline {
+                        break 'dbs;
+                    }
+                }
+            }
+        }
+        let timeout_ms = self.st.cfg.timeout * 1000;
+        let soft = self.st.cfg.obuf[0];
+        let mut doomed = Vec::new();
+        for (id, c) in self.conns.iter_mut() {
+            if timeout_ms > 0 && now.saturating_sub(c.last_ms) > timeout_ms && c.pending_out() == 0
+            {
+                debug!("Closing idle client id={}", c.id);
+                doomed.push(id);
+                continue;
+            }
+            if soft.soft > 0 && c.pending_out() as u64 > soft.soft {
+                if c.soft_since_ms == 0 {
+                    c.soft_since_ms = now;
+                } else if now - c.soft_since_ms > soft.soft_secs * 1000 {
+                    warn!(
+                        "Client id={} closed for overcoming of output buffer limits.",
+                        c.id
+                    );
+                    doomed.push(id);
+                }
+            } else {
+                c.soft_since_ms = 0;
+            }
+            if c.kill {
+                doomed.push(id);
+            }
+        }
+        for id in doomed {
+            self.close(id);
+        }
+        let s = &mut self.st.stats;
+        if now >= s.last_sample_ms + 100 {
+            let dt = (now - s.last_sample_ms).max(1);
+            let ops = (s.commands - s.last_sample_cmds) * 1000 / dt;
+            s.ops_samples[s.ops_sample_idx % 16] = ops;
+            s.ops_sample_idx += 1;
+            s.last_sample_ms = now;
+            s.last_sample_cmds = s.commands;
+        }
+    }
+
+    /// Stops accepting, gives pending replies a moment to leave, and removes the pidfile.
+    fn finish(&mut self, why: Shutdown) {
+        warn!("User requested shutdown ({why:?})...");
+        if let Some(mut l) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        let deadline = Instant::now() + Duration::from_millis(500);
+        loop {
+            let ids: Vec<usize> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.pending_out() > 0)
+                .map(|(id, _)| id)
+                .collect();
+            if ids.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            for id in ids {
+                self.flush(id);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !self.st.cfg.pidfile.is_empty() {
+            let _ = std::fs::remove_file(&self.st.cfg.pidfile);
+        }
+        warn!("ferrokv is now ready to exit, bye bye...");
+    }
+}
+
+fn conn_alive(conns: &Slab<Conn>, id: usize) -> bool {
+    conns.contains(id)
+}
+
+impl Server {
+    /// Writes the process id to the configured pidfile, if any.
+    pub fn write_pidfile(&self) -> io::Result<()> {
+        if self.st.cfg.pidfile.is_empty() {
+            return Ok(());
+        }
+        std::fs::write(&self.st.cfg.pidfile, format!("{}\n", std::process::id()))
+    }
+}
+
+/// Raises RLIMIT_NOFILE so `maxclients` connections fit, with headroom for the listener and logs, as Redis
+/// does at startup; if the hard limit is lower, warns and keeps what it can get.
+pub fn raise_fd_limit(maxclients: u32) {
+    let want = maxclients as u64 + 32;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        if lim.rlim_cur as u64 >= want {
+            return;
+        }
+        let target = if (lim.rlim_max as u64) < want {
+            lim.rlim_max
+        } else {
+            want as libc::rlim_t
+        };
+        lim.rlim_cur = target;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 || (target as u64) < want {
+            warn!(
+                "Open files limit is {}: fewer than maxclients {maxclients} + 32 can be served",
+                target
+            );
+        }
+    }
+}

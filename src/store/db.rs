@@ -1,0 +1,383 @@
+//! One database: the key table and the expiry index. Entries live in an arena (`Vec`) with a free list, so
+//! an entry's index is stable for its lifetime: SCAN's cursor walks indexes (a key present for the whole scan
+//! is always returned), a random index is a random key in O(1), and the hash table holds only 4-byte indexes.
+//! Keys with a deadline are also kept in a set ordered by deadline, so the active cycle finds expired keys
+//! directly instead of sampling.
+
+use std::collections::BTreeSet;
+
+use hashbrown::HashTable;
+
+use super::value::{Bytes, Value};
+use crate::util::{hash_bytes, Rng};
+
+/// A key, its value and its metadata.
+#[derive(Debug)]
+pub struct Entry {
+    pub key: Bytes,
+    pub val: Value,
+    /// Absolute deadline in unix milliseconds; 0 means no deadline.
+    pub expire: u64,
+    /// Last access, in seconds of the server's clock (OBJECT IDLETIME).
+    pub lru: u32,
+}
+
+pub struct Db {
+    table: HashTable<u32>,
+    slots: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    expires: BTreeSet<(u64, u32)>,
+    seed: u64,
+    /// Keys removed because their deadline passed (lazily or by the active cycle).
+    pub expired: u64,
+}
+
+/// True when a deadline has passed. Redis keeps a key alive through its deadline millisecond.
+#[inline]
+pub fn is_past(expire: u64, now: u64) -> bool {
+    expire != 0 && now > expire
+}
+
+impl Db {
+    pub fn new(seed: u64) -> Db {
+        Db {
+            table: HashTable::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            expires: BTreeSet::new(),
+            seed,
+            expired: 0,
+        }
+    }
+
+    /// Number of keys, counting expired ones not yet reclaimed (as Redis's DBSIZE does).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Number of keys with a deadline.
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    #[inline]
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        let h = hash_bytes(self.seed, key);
+        let slots = &self.slots;
+        self.table
+            .find(h, |&i| {
+                slots[i as usize]
+                    .as_ref()
+                    .is_some_and(|e| e.key.as_slice() == key)
+            })
+            .copied()
+    }
+
+    /// Index of a live key, reclaiming it first if its deadline has passed. Does not touch the LRU clock.
+    #[inline]
+    pub fn peek(&mut self, key: &[u8], now: u64) -> Option<u32> {
+        let i = self.find(key)?;
+        if is_past(self.entry(i).expire, now) {
+            self.remove_at(i);
+            self.expired += 1;
+            return None;
+        }
+        Some(i)
+    }
+
+    /// Index of a live key, recording the access for OBJECT IDLETIME.
+    #[inline]
+    pub fn lookup(&mut self, key: &[u8], now: u64) -> Option<u32> {
+        let i = self.peek(key, now)?;
+        self.entry_mut(i).lru = lru_clock(now);
+        Some(i)
+    }
+
+    /// The live entry for `key`, if any.
+    #[inline]
+    pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let i = self.lookup(key, now)?;
+        Some(self.entry_mut(i))
+    }
+
+    #[inline]
+    pub fn entry(&self, i: u32) -> &Entry {
+        // Indexes handed out by this Db always point at occupied slots until removed.
+        self.slots[i as usize].as_ref().expect("live slot")
+    }
+
+    #[inline]
+    pub fn entry_mut(&mut self, i: u32) -> &mut Entry {
+        self.slots[i as usize].as_mut().expect("live slot")
+    }
+
+    /// Inserts a key known to be absent; returns its index.
+    pub fn insert_new(&mut self, key: &[u8], val: Value, now: u64) -> u32 {
+        let entry = Entry {
+            key: Bytes::new(key),
+            val,
+            expire: 0,
+            lru: lru_clock(now),
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(entry);
+                i
+            }
+            None => {
+                self.slots.push(Some(entry));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let h = hash_bytes(self.seed, key);
+        let (slots, seed) = (&self.slots, self.seed);
+        self.table.insert_unique(h, i, |&j| {
+            hash_bytes(seed, slots[j as usize].as_ref().unwrap().key.as_slice())
+        });
+        i
+    }
+
+    /// Stores `val` at `key`, replacing any value; the deadline is cleared unless `keep_ttl`.
+    pub fn set(&mut self, key: &[u8], val: Value, keep_ttl: bool, now: u64) -> u32 {
+        match self.peek(key, now) {
+            Some(i) => {
+                if !keep_ttl {
+                    self.set_expire(i, 0);
+                }
+                let e = self.entry_mut(i);
+                e.val = val;
+                e.lru = lru_clock(now);
+                i
+            }
+            None => self.insert_new(key, val, now),
+        }
+    }
+
+    /// Removes the live key `key`; returns whether it existed.
+    pub fn remove(&mut self, key: &[u8], now: u64) -> bool {
+        match self.peek(key, now) {
+            Some(i) => {
+                self.remove_at(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the entry at `i` and returns it.
+    pub fn remove_at(&mut self, i: u32) -> Entry {
+        let h = hash_bytes(self.seed, self.entry(i).key.as_slice());
+        if let Ok(slot) = self.table.find_entry(h, |&j| j == i) {
+            slot.remove();
+        }
+        let e = self.slots[i as usize].take().expect("live slot");
+        if e.expire != 0 {
+            self.expires.remove(&(e.expire, i));
+        }
+        if self.table.is_empty() {
+            // Everything is gone: give the arena back rather than keep a field of empty slots.
+            self.slots = Vec::new();
+            self.free = Vec::new();
+        } else {
+            self.free.push(i);
+        }
+        e
+    }
+
+    /// Sets (or with 0 clears) the deadline of the entry at `i`.
+    pub fn set_expire(&mut self, i: u32, at: u64) {
+        let e = self.slots[i as usize].as_mut().expect("live slot");
+        let old = std::mem::replace(&mut e.expire, at);
+        if old == at {
+            return;
+        }
+        if old != 0 {
+            self.expires.remove(&(old, i));
+        }
+        if at != 0 {
+            self.expires.insert((at, i));
+        }
+    }
+
+    /// Removes up to `max` keys whose deadline has passed, soonest first; returns how many.
+    pub fn active_expire(&mut self, now: u64, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(&(at, i)) = self.expires.first() else {
+                break;
+            };
+            if !is_past(at, now) {
+                break;
+            }
+            self.remove_at(i);
+            self.expired += 1;
+            n += 1;
+        }
+        n
+    }
+
+    /// Deletes every key.
+    pub fn clear(&mut self) {
+        *self = Db {
+            expired: self.expired,
+            ..Db::new(self.seed)
+        };
+    }
+
+    /// One SCAN step from `cursor`: calls `f` for live entries (expired ones are skipped, not reclaimed),
+    /// visiting about `count` keys; returns the next cursor, 0 when the walk is complete.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        mut f: impl FnMut(&'a Entry),
+    ) -> u64 {
+        let mut i = cursor as usize;
+        let mut seen = 0;
+        let limit = count.max(1);
+        // Bound the empty slots walked per call too, so a sparse arena cannot stall the loop.
+        let mut budget = limit.saturating_mul(10).max(100);
+        while i < self.slots.len() && seen < limit && budget > 0 {
+            if let Some(e) = &self.slots[i] {
+                seen += 1;
+                if !is_past(e.expire, now) {
+                    f(e);
+                }
+            }
+            budget -= 1;
+            i += 1;
+        }
+        if i >= self.slots.len() {
+            0
+        } else {
+            i as u64
+        }
+    }
+
+    /// Calls `f` for every live entry.
+    pub fn for_each<'a>(&'a self, now: u64, mut f: impl FnMut(&'a Entry)) {
+        for e in self.slots.iter().flatten() {
+            if !is_past(e.expire, now) {
+                f(e);
+            }
+        }
+    }
+
+    /// A random live key's index, reclaiming expired keys it meets (as Redis's RANDOMKEY does).
+    pub fn random(&mut self, rng: &mut Rng, now: u64) -> Option<u32> {
+        for _ in 0..64 {
+            if self.table.is_empty() {
+                return None;
+            }
+            let i = rng.below(self.slots.len() as u64) as u32;
+            if let Some(e) = &self.slots[i as usize] {
+                if is_past(e.expire, now) {
+                    self.remove_at(i);
+                    self.expired += 1;
+                    continue;
+                }
+                return Some(i);
+            }
+        }
+        // A sparse arena: walk from a random start instead of sampling forever.
+        let n = self.slots.len();
+        if n == 0 {
+            return None;
+        }
+        let start = rng.below(n as u64) as usize;
+        for k in 0..n {
+            let i = ((start + k) % n) as u32;
+            if let Some(e) = &self.slots[i as usize] {
+                if !is_past(e.expire, now) {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// Approximate heap bytes held by the table structures (not the values).
+    pub fn overhead_bytes(&self) -> usize {
+        self.table.capacity() * 5
+            + self.slots.capacity() * std::mem::size_of::<Option<Entry>>()
+            + self.free.capacity() * 4
+            + self.expires.len() * 24
+    }
+}
+
+/// The LRU clock: seconds, wrapping in u32.
+#[inline]
+pub fn lru_clock(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_lookup_remove() {
+        let mut db = Db::new(7);
+        for i in 0..1000u32 {
+            db.set(format!("k{i}").as_bytes(), Value::Int(i as i64), false, 1);
+        }
+        assert_eq!(db.len(), 1000);
+        for i in (0..1000u32).step_by(2) {
+            assert!(db.remove(format!("k{i}").as_bytes(), 1));
+        }
+        assert_eq!(db.len(), 500);
+        assert!(db.get(b"k1", 1).is_some());
+        assert!(db.get(b"k2", 1).is_none());
+        for i in 0..1000u32 {
+            db.remove(format!("k{i}").as_bytes(), 1);
+        }
+        assert!(db.is_empty());
+    }
+
+    #[test]
+    fn expiry_is_lazy_and_active() {
+        let mut db = Db::new(1);
+        let i = db.set(b"a", Value::Int(1), false, 0);
+        db.set_expire(i, 100);
+        let j = db.set(b"b", Value::Int(2), false, 0);
+        db.set_expire(j, 200);
+        assert!(db.get(b"a", 100).is_some(), "alive through its deadline ms");
+        assert!(db.get(b"a", 101).is_none());
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.active_expire(150, 10), 0);
+        assert_eq!(db.active_expire(201, 10), 1);
+        assert!(db.is_empty());
+        assert_eq!(db.expires_len(), 0);
+        assert_eq!(db.expired, 2);
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key() {
+        let mut db = Db::new(3);
+        for i in 0..500 {
+            db.set(format!("k{i}").as_bytes(), Value::Int(i), false, 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        loop {
+            cursor = db.scan(cursor, 7, 0, |e| {
+                seen.insert(e.key.as_slice().to_vec());
+            });
+            // Churn during the scan must not hide keys present throughout.
+            db.set(format!("new{cursor}").as_bytes(), Value::Int(0), false, 0);
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..500 {
+            assert!(seen.contains(format!("k{i}").as_bytes()));
+        }
+    }
+}

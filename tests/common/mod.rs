@@ -1,0 +1,223 @@
+//! Test support shared by the integration tests: start the real `ferrokv-server` binary on an ephemeral
+//! port (or a real `redis-server` as the oracle), and talk raw RESP to it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server process, killed when dropped.
+pub struct TestServer {
+    pub port: u16,
+    pub child: Child,
+}
+
+impl TestServer {
+    /// Starts `ferrokv-server --port 0 <extra>` and waits for its `listening on 127.0.0.1:PORT` line.
+    pub fn start(extra: &[&str]) -> TestServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
+            .arg("--port")
+            .arg("0")
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferrokv-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read ready line");
+        let port = line
+            .trim()
+            .strip_prefix("listening on 127.0.0.1:")
+            .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+            .parse()
+            .expect("port");
+        TestServer { port, child }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn raw(&self) -> RawConn {
+        RawConn::connect(self.port)
+    }
+
+    pub fn redis(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Finds a free loopback port by binding port 0 and releasing it.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a real `redis-server` (the oracle) on a spare port, or returns None if it is not installed.
+/// Under `CI=true` a missing redis-server is a failure, elsewhere a skip.
+pub fn start_redis() -> Option<TestServer> {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("redis-server is required under CI=true: {e}");
+            }
+            eprintln!("SKIPPED: redis-server not installed ({e}); install redis-server to run this test");
+            return None;
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(TestServer { port, child });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("redis-server did not start on port {port}");
+}
+
+/// A raw RESP connection: send bytes, read whole replies as raw bytes.
+pub struct RawConn {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawConn {
+    pub fn connect(port: u16) -> RawConn {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        RawConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Sends one command as a RESP multibulk and returns its raw reply.
+    pub fn cmd(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(&encode(args));
+        self.read_reply()
+    }
+
+    /// Like `cmd` with string arguments, returning the reply as a (lossy) string.
+    pub fn cmds(&mut self, args: &[&str]) -> String {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        String::from_utf8_lossy(&self.cmd(&a)).into_owned()
+    }
+
+    /// Reads exactly one complete RESP2/RESP3 reply (panics on timeout or EOF).
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(n) = reply_len(&self.buf) {
+                return self.buf.drain(..n).collect();
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).expect("read reply");
+            assert!(n > 0, "connection closed; partial: {:?}", String::from_utf8_lossy(&self.buf));
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Reads until the server closes the connection; returns everything received.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.buf);
+        let _ = self.stream.read_to_end(&mut out);
+        out
+    }
+}
+
+/// Encodes arguments as a RESP multibulk request.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+/// Length of the first complete RESP2/RESP3 reply in `b`, or None if incomplete.
+pub fn reply_len(b: &[u8]) -> Option<usize> {
+    let line_end = |from: usize| -> Option<usize> {
+        b[from..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map(|p| from + p)
+    };
+    fn parse_at(b: &[u8], pos: usize, line_end: &dyn Fn(usize) -> Option<usize>) -> Option<usize> {
+        if pos >= b.len() {
+            return None;
+        }
+        let e = line_end(pos)?;
+        let head = std::str::from_utf8(&b[pos + 1..e]).ok()?;
+        match b[pos] {
+            b'+' | b'-' | b':' | b',' | b'_' | b'#' | b'(' => Some(e + 2),
+            b'$' | b'=' | b'!' => {
+                let n: i64 = head.parse().ok()?;
+                if n < 0 {
+                    return Some(e + 2);
+                }
+                let end = e + 2 + n as usize + 2;
+                (b.len() >= end).then_some(end)
+            }
+            b'*' | b'~' | b'>' | b'%' | b'|' => {
+                let n: i64 = head.parse().ok()?;
+                let n = if n < 0 {
+                    0
+                } else if matches!(b[pos], b'%' | b'|') {
+                    2 * n
+                } else {
+                    n
+                };
+                let mut p = e + 2;
+                for _ in 0..n {
+                    p = parse_at(b, p, line_end)?;
+                }
+                Some(p)
+            }
+            other => panic!("bad reply type byte {:?} in {:?}", other as char, String::from_utf8_lossy(b)),
+        }
+    }
+    parse_at(b, 0, &line_end)
+}
