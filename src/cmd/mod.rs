@@ -15,6 +15,7 @@ use crate::server::State;
 use crate::store::Db;
 
 pub mod connection;
+pub mod expire;
 pub mod keys;
 pub mod server;
 pub mod string;
@@ -178,6 +179,7 @@ static REGISTRY: OnceLock<Registry> = OnceLock::new();
 const FAMILIES: &[&[Cmd]] = &[
     string::COMMANDS,
     keys::COMMANDS,
+    expire::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
 ];
@@ -392,6 +394,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
         reject(ctx, Some(idx), b"NOAUTH Authentication required.");
         return;
     }
+    ctx.conns[ctx.id].last_cmd = Some(idx);
     let start = Instant::now();
     let res = (cmd.handler)(ctx, args);
     let us = start.elapsed().as_micros() as u64;

@@ -79,6 +79,8 @@ pub struct State {
     pub run_id: String,
     pub lastsave: u64,
     pub config_file: Option<String>,
+    /// Connections a command asked to close (CLIENT KILL); the loop closes them after the turn.
+    pub to_close: Vec<usize>,
 }
 
 /// Unix time in milliseconds.
@@ -113,6 +115,7 @@ impl State {
             run_id,
             lastsave: now / 1000,
             config_file: None,
+            to_close: Vec::new(),
         }
     }
 
@@ -215,6 +218,7 @@ impl Server {
                         }
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                             self.serve(id);
+                            self.close_killed();
                             // Data and FIN can arrive in one edge: read again to see the EOF.
                             if ev.is_read_closed() && self.conns.get(id).is_some_and(|c| !c.pending)
                             {
@@ -233,6 +237,7 @@ impl Server {
                         if c.pending {
                             c.pending = false;
                             self.serve(id);
+                            self.close_killed();
                         }
                     }
                 }
@@ -551,6 +556,13 @@ impl Server {
                 return;
             }
             self.want_writable(id, false);
+        }
+    }
+
+    /// Closes the connections commands marked for closing during the last turn.
+    fn close_killed(&mut self) {
+        while let Some(id) = self.st.to_close.pop() {
+            self.close(id);
         }
     }
 
