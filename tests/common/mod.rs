@@ -86,6 +86,8 @@ pub fn start_redis() -> Option<TestServer> {
             "no",
             "--daemonize",
             "no",
+            "--dir",
+            &std::env::temp_dir().display().to_string(),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

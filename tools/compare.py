@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of ferrokv and Redis on this machine: starts both servers with equivalent
+settings, runs the same redis-benchmark workloads against each alternately (A B A B ...), and prints the
+median throughput and server CPU time per request (utime+stime from /proc/PID/stat over the run, divided
+by the requests), with the ratio ferrokv/Redis.
+
+Usage: tools/compare.py [--rounds 3] [--ferrokv target/release/ferrokv-server] [--redis redis-server]
+                        [--rows core|all] [--memory]
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[11], fields[12] are utime, stime (14th/15th of the full line)
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def start(kind, binary, port):
+    if kind == "ferrokv":
+        cmd = [binary, "--port", str(port), "--maxclients", "19000", "--loglevel", "warning"]
+    else:
+        cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--maxclients", "19000",
+               "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p
+
+
+def bench(port, test, flags, n):
+    cmd = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(n), "-r", "100000", "--csv"] + flags
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
+    for line in out.splitlines():
+        m = re.match(r'"([^"]+)","([0-9.]+)"', line)
+        if m:
+            return float(m.group(2))
+    raise SystemExit(f"no result from {' '.join(cmd)}:\n{out}")
+
+
+ROWS = [
+    ("SET -c 50", "set", ["-c", "50"], 300_000),
+    ("GET -c 50", "get", ["-c", "50"], 300_000),
+    ("SET -c 50 -P 16", "set", ["-c", "50", "-P", "16"], 3_000_000),
+    ("GET -c 50 -P 16", "get", ["-c", "50", "-P", "16"], 3_000_000),
+    ("SET -c 2000", "set", ["-c", "2000"], 300_000),
+    ("GET -c 2000", "get", ["-c", "2000"], 300_000),
+]
+
+
+def idle_conns_rss(pid, port, n=10_000):
+    """RSS growth for n idle connections that each sent one PING."""
+    before = rss_kb(pid)
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"PING\r\n")
+        socks.append(s)
+    for s in socks:
+        assert s.recv(16) == b"+PONG\r\n"
+    time.sleep(0.5)
+    after = rss_kb(pid)
+    for s in socks:
+        s.close()
+    return (after - before) * 1024 / n
+
+
+def keys_rss(pid, port, n=1_000_000):
+    """RSS growth for n keys key:0000000... with 16-byte values, loaded with redis-cli --pipe."""
+    before = rss_kb(pid)
+    val = b"v" * 16
+    buf = bytearray()
+    for i in range(n):
+        k = b"key:%07d" % i
+        buf += b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$16\r\n%s\r\n" % (len(k), k, val)
+    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=bytes(buf), capture_output=True, check=True)
+    time.sleep(0.5)
+    after = rss_kb(pid)
+    subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
+    return (after - before) * 1024 / n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--ferrokv", default="target/release/ferrokv-server")
+    ap.add_argument("--redis", default=shutil.which("redis-server") or "redis-server")
+    ap.add_argument("--memory", action="store_true", help="also measure RSS rows")
+    ap.add_argument("--only", default="", help="regex of rows to run")
+    args = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
+
+    servers = {}
+    for kind, binary in (("ferrokv", args.ferrokv), ("redis", args.redis)):
+        port = free_port()
+        servers[kind] = (start(kind, binary, port), port)
+    rows = [r for r in ROWS if re.search(args.only, r[0])]
+    res = {(r[0], k): [] for r in rows for k in servers}
+    try:
+        for rnd in range(args.rounds):
+            for name, test, flags, n in rows:
+                order = ("ferrokv", "redis") if rnd % 2 == 0 else ("redis", "ferrokv")
+                for kind in order:
+                    proc, port = servers[kind]
+                    c0 = cpu_seconds(proc.pid)
+                    rps = bench(port, test, flags, n)
+                    c1 = cpu_seconds(proc.pid)
+                    us = (c1 - c0) / n * 1e6
+                    res[(name, kind)].append((rps, us))
+                    print(f"round {rnd + 1} {name:18} {kind:8} {rps:12.0f} req/s {us:7.3f} us CPU/req", file=sys.stderr)
+        print()
+        print("| workload | ferrokv req/s | Redis req/s | ratio | ferrokv CPU µs/req | Redis CPU µs/req | ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for name, *_ in rows:
+            f = res[(name, "ferrokv")]
+            r = res[(name, "redis")]
+            fr = statistics.median(x[0] for x in f)
+            rr = statistics.median(x[0] for x in r)
+            fc = statistics.median(x[1] for x in f)
+            rc = statistics.median(x[1] for x in r)
+            print(f"| {name} | {fr:,.0f} | {rr:,.0f} | {fr / rr:.2f} | {fc:.3f} | {rc:.3f} | {fc / rc:.2f} |")
+        if args.memory:
+            print()
+            print("| memory | ferrokv | Redis | ratio |")
+            print("|---|---:|---:|---:|")
+            fi = idle_conns_rss(servers["ferrokv"][0].pid, servers["ferrokv"][1])
+            ri = idle_conns_rss(servers["redis"][0].pid, servers["redis"][1])
+            print(f"| RSS per idle connection (10,000 after one PING) | {fi:,.0f} B | {ri:,.0f} B | {fi / ri:.2f} |")
+            fk = keys_rss(servers["ferrokv"][0].pid, servers["ferrokv"][1])
+            rk = keys_rss(servers["redis"][0].pid, servers["redis"][1])
+            print(f"| RSS per key (1,000,000 keys, 16-byte values) | {fk:,.1f} B | {rk:,.1f} B | {fk / rk:.2f} |")
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()
