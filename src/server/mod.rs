@@ -24,6 +24,9 @@ use crate::store::Db;
 use crate::util::{random_seed, Rng};
 use conn::Conn;
 
+/// The Redis version reported to clients (HELLO, INFO): they gate features on it, and ferrokv speaks 7.0.
+pub const REDIS_VERSION: &str = "7.0.15";
+
 const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 /// Size of the shared read buffer, and so the most input one connection gets parsed per turn.
