@@ -358,8 +358,9 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
             if list.len() >= 128 {
                 break;
             }
+            // Redis's `'%.*s' ` with 128 - sdslen(args): the room is measured before the opening quote.
+            let room = 128 - list.len();
             list.push(b'\'');
-            let room = 128 - list.len().min(128);
             push_c_str(&mut list, a, room);
             list.extend_from_slice(b"' ");
         }

@@ -175,14 +175,20 @@ impl Parser {
     }
 
     fn parse_inline(&mut self, buf: &[u8]) -> Parsed {
-        let nl = match buf[self.scanned..].iter().position(|&c| c == b'\n') {
-            Some(p) => self.scanned + p,
-            None => {
+        // As with headers, Redis's `strchr` for the newline stops at a NUL, so a line holding a NUL before
+        // its newline stays incomplete; `scanned` then rests on the NUL, so later calls find it at once.
+        let hit = buf[self.scanned..]
+            .iter()
+            .position(|&c| c == b'\n' || c == 0)
+            .map(|p| self.scanned + p);
+        let nl = match hit {
+            Some(p) if buf[p] == b'\n' => p,
+            _ => {
                 if buf.len() > PROTO_INLINE_MAX_SIZE {
                     self.scanned = 0;
                     return Parsed::Error(ProtoError::TooBigInline);
                 }
-                self.scanned = buf.len();
+                self.scanned = hit.unwrap_or(buf.len());
                 return Parsed::Incomplete;
             }
         };
@@ -205,12 +211,16 @@ impl Parser {
     }
 }
 
+/// Finds the `\r` ending a header line. Redis 7.0 searches with `strchr`, which stops at a NUL: a header
+/// with a NUL before its `\r` never completes (the client waits until the 64 KB limit refuses it).
 #[inline]
 fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .iter()
-        .position(|&c| c == b'\r')
-        .map(|p| from + p)
+    let p = from
+        + buf
+            .get(from..)?
+            .iter()
+            .position(|&c| c == b'\r' || c == 0)?;
+    (buf[p] == b'\r').then_some(p)
 }
 
 #[inline]
@@ -471,6 +481,27 @@ mod tests {
         let mut long = b"*1\r\n$".to_vec();
         long.extend(vec![b'1'; PROTO_INLINE_MAX_SIZE + 1]);
         assert_eq!(whole(&long), Err(TooBigBulkCount));
+    }
+
+    #[test]
+    fn nul_before_line_end_stalls_like_strchr() {
+        for input in [
+            &b"ECHO a\0b\r\n"[..],
+            b"*1\0\r\n",
+            b"*1\r\n$4\0\r\nPING\r\n",
+        ] {
+            let mut p = Parser::default();
+            assert_eq!(p.parse(input, false), Parsed::Incomplete);
+            assert_eq!(p.parse(input, false), Parsed::Incomplete);
+        }
+        let mut long = b"\0".to_vec();
+        long.extend(vec![b'\n'; PROTO_INLINE_MAX_SIZE]);
+        assert_eq!(whole(&long), Err(ProtoError::TooBigInline));
+        assert_eq!(
+            whole(b"PING\r\n\0\r\n").map(|r| r.len()),
+            Ok(1),
+            "the request before the NUL line still runs"
+        );
     }
 
     #[test]

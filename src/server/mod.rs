@@ -353,6 +353,14 @@ impl Server {
             (std::mem::take(&mut self.rshared), n)
         };
         let mut parser = std::mem::take(&mut conn.parser);
+        // Drop the already-sent prefix of unsent output before appending more, once it outweighs what is
+        // left: a client that reads as fast as it pipelines keeps some output pending forever, and without
+        // this its buffer grew by every byte ever sent to it (the limit below only sees `len - wpos`).
+        // Compacting only then keeps the copying amortized O(1) per byte.
+        if conn.wpos > 0 && conn.wpos >= conn.pending_out() {
+            conn.wbuf.drain(..conn.wpos);
+            conn.wpos = 0;
+        }
         let out_private = conn.pending_out() > 0;
         let mut out = Out {
             buf: if out_private {
@@ -363,7 +371,7 @@ impl Server {
             resp3: conn.resp3,
         };
         let mut db = conn.db;
-        let unauth = !conn.authed;
+        let mut unauth = !conn.authed;
         let wpos = if out_private { conn.wpos } else { 0 };
         let hard = self.st.cfg.obuf[0].hard as usize;
         let mut consumed = 0;
@@ -387,6 +395,9 @@ impl Server {
                     db = ctx.db;
                     consumed += n;
                     let c = &mut self.conns[id];
+                    // AUTH earlier in the same pipeline lifts the unauthenticated limits for what follows,
+                    // as in Redis, which checks per request.
+                    unauth = !c.authed;
                     if c.close_after_reply || c.kill || self.st.shutdown.is_some() {
                         stop = true;
                         break;
