@@ -261,6 +261,28 @@ impl Db {
         }
     }
 
+    /// Like `scan`, but hands `f` every occupied slot with its index, expired or not, so the caller can
+    /// reclaim the expired keys it meets (Redis's SCAN deletes them) once the walk is over.
+    pub fn scan_slots(&self, cursor: u64, count: usize, mut f: impl FnMut(u32, &Entry)) -> u64 {
+        let mut i = cursor.min(self.slots.len() as u64) as usize;
+        let mut seen = 0;
+        let limit = count.max(1);
+        let mut budget = limit.saturating_mul(10).max(100);
+        while i < self.slots.len() && seen < limit && budget > 0 {
+            if let Some(e) = &self.slots[i] {
+                seen += 1;
+                f(i as u32, e);
+            }
+            budget -= 1;
+            i += 1;
+        }
+        if i >= self.slots.len() {
+            0
+        } else {
+            i as u64
+        }
+    }
+
     /// Calls `f` for every live entry.
     pub fn for_each<'a>(&'a self, now: u64, mut f: impl FnMut(&'a Entry)) {
         for e in self.slots.iter().flatten() {
