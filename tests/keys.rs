@@ -640,6 +640,12 @@ fn expire_in_the_past_deletes() {
         t.ex(&["SET", "k", "v"], "+OK\r\n");
         t.inline("EXPIRE k -1", ":1\r\n");
         t.ex(&["TTL", "k"], ":-2\r\n");
+        t.ex(&["SET", "k", "v"], "+OK\r\n");
+        t.inline("EXPIREAT k 1 NX", ":1\r\n");
+        t.ex(&["SET", "k", "v"], "+OK\r\n");
+        t.inline("PEXPIREAT k 1000", ":1\r\n");
+        t.inline("EXISTS k", ":0\r\n");
+        t.inline("PEXPIREAT k 1000", ":0\r\n");
         // LT against a deadline still lets a past time through, which deletes.
         t.ex(&["SET", "k", "v", "EX", "100"], "+OK\r\n");
         t.ex(&["EXPIRE", "k", "-1", "LT"], ":1\r\n");
