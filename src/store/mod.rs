@@ -2,7 +2,11 @@
 
 pub mod db;
 pub mod glob;
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 pub use db::{Db, Entry};
 pub use value::{Bytes, Value};

@@ -76,12 +76,17 @@ impl PartialEq for Bytes {
     }
 }
 
-/// A value in the keyspace. Every string form answers `TYPE` with `string`.
+/// A value in the keyspace. Every string form answers `TYPE` with `string`. Collections are boxed so a
+/// value stays 24 bytes whatever its type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A string that is the canonical decimal form of an i64 (Redis's `int` encoding).
     Int(i64),
     Str(Bytes),
+    List(Box<super::list::List>),
+    Hash(Box<super::hash::Hash>),
+    Set(Box<super::set::Set>),
+    ZSet(Box<super::zset::ZSet>),
 }
 
 /// Longest string Redis keeps as `embstr`.
@@ -108,6 +113,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -116,6 +125,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(b) if !b.is_raw() && b.len() <= EMBSTR_MAX => "embstr",
             Value::Str(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -125,6 +138,7 @@ impl Value {
         match self {
             Value::Int(n) => Some(crate::util::fmt_i64(*n, tmp)),
             Value::Str(b) => Some(b.as_slice()),
+            _ => None,
         }
     }
 
@@ -137,6 +151,10 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(b) => b.heap_size(),
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }
