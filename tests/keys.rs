@@ -773,7 +773,6 @@ fn deadlines_travel_and_fire() {
 
 /// The active cycle reclaims expired keys that nobody reads.
 #[test]
-#[ignore = "needs DBSIZE (server family)"]
 fn active_expiry_reclaims_unread_keys() {
     for mut t in servers() {
         let reqs: Vec<Vec<String>> = (0..500)
@@ -810,7 +809,6 @@ fn active_expiry_reclaims_unread_keys() {
 
 /// INFO's keyspace_hits/misses count the reads Redis counts, and not the writes.
 #[test]
-#[ignore = "needs INFO stats (server family)"]
 fn keyspace_hits_and_misses() {
     fn stats(t: &mut T) -> (i64, i64) {
         let info = t.q(&["INFO", "stats"]);
