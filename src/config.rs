@@ -74,6 +74,10 @@ pub struct Config {
     pub save: String,
     pub appendonly: bool,
     pub dir: String,
+    /// FLUSHALL/FLUSHDB without SYNC or ASYNC free the old data on a background thread.
+    pub lazyfree_lazy_user_flush: bool,
+    /// Absolute path of the config file the server started with (INFO config_file, CONFIG REWRITE).
+    pub config_file: Option<String>,
 }
 
 impl Default for Config {
@@ -115,15 +119,27 @@ impl Default for Config {
             dir: std::env::current_dir()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| "/".into()),
+            lazyfree_lazy_user_flush: false,
+            config_file: None,
         }
     }
 }
 
-/// A named setting: how CONFIG GET shows it and how CONFIG SET (or a config file) changes it.
+/// Whether CONFIG SET may change a setting at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Mutable,
+    /// Fixed once the server runs (startup flags and config files only).
+    Immutable,
+    /// Redis 7.0's `enable-protected-configs no`: refused at run time, like `dir`.
+    Protected,
+}
+
+/// A named setting: how CONFIG GET shows it and how CONFIG SET (or a config file) changes it. `set` both
+/// validates and stores; an error is the text after Redis's `CONFIG SET failed (...) - `.
 pub struct Param {
     pub name: &'static str,
-    /// Settable at run time with CONFIG SET.
-    pub mutable: bool,
+    pub access: Access,
     pub get: fn(&Config) -> String,
     pub set: fn(&mut Config, &str) -> Result<(), String>,
 }
@@ -133,46 +149,92 @@ fn yes_no(b: bool) -> String {
 }
 
 fn parse_yes_no(v: &str) -> Result<bool, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "yes" => Ok(true),
-        "no" => Ok(false),
-        _ => Err("argument must be 'yes' or 'no'".into()),
+    if v.eq_ignore_ascii_case("yes") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("no") {
+        Ok(false)
+    } else {
+        Err("argument must be 'yes' or 'no'".into())
     }
 }
 
-/// Parses Redis memory units: `100`, `1k` (1000), `1kb` (1024), `mb`, `gb`, case-insensitive.
+/// Parses a memory amount exactly as Redis's `memtoull`: decimal digits, then an optional unit `b`, `k`
+/// (1000), `kb` (1024), `m`, `mb`, `g`, `gb`, case-insensitive. Like C's `strtoull`, no digits reads as 0
+/// and too many saturate; the multiplication wraps as Redis's does.
 pub fn parse_memory(v: &str) -> Option<u64> {
-    let l = v.to_ascii_lowercase();
-    let (num, mul) = [
-        ("gb", 1u64 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1000),
-        ("b", 1),
-    ]
-    .iter()
-    .find_map(|(s, m)| l.strip_suffix(s).map(|n| (n.to_string(), *m)))
-    .unwrap_or((l.clone(), 1));
-    if num.is_empty() || !num.bytes().all(|c| c.is_ascii_digit()) {
+    let digits = v.bytes().take_while(u8::is_ascii_digit).count();
+    let mul: u64 = match v[digits..].to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1 << 10,
+        "m" => 1_000_000,
+        "mb" => 1 << 20,
+        "g" => 1_000_000_000,
+        "gb" => 1 << 30,
+        _ => return None,
+    };
+    if digits >= 128 {
         return None;
     }
-    num.parse::<u64>().ok()?.checked_mul(mul)
+    let n = match &v[..digits] {
+        "" => 0,
+        d => d.parse::<u64>().unwrap_or(u64::MAX),
+    };
+    Some(n.wrapping_mul(mul))
 }
 
-fn parse_int<T: std::str::FromStr>(v: &str) -> Result<T, String> {
-    if let Some(n) = parse_memory(v) {
-        if let Ok(t) = n.to_string().parse() {
-            return Ok(t);
-        }
-        return Err("argument must be between bounds".into());
+/// A plain integer setting (Redis's `string2ll`), within `min..=max`.
+fn parse_int(v: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n = crate::util::parse_i64(v.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
-    Err("argument couldn't be parsed into an integer".into())
+    Ok(n)
 }
+
+/// A memory setting, within `min..=max`.
+fn parse_mem(v: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n = parse_memory(v).ok_or_else(|| "argument must be a memory value".to_string())?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_enum(v: &str, names: &[&str]) -> Result<String, String> {
+    names
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(v))
+        .map(|n| n.to_string())
+        .ok_or_else(|| {
+            format!(
+                "argument(s) must be one of the following: {}",
+                names.join(", ")
+            )
+        })
+}
+
+const LOG_LEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
 
 fn parse_obuf(cfg: &mut Config, v: &str) -> Result<(), String> {
-    let words: Vec<&str> = v.split_whitespace().collect();
+    let words =
+        conf_words(v).map_err(|_| "Wrong number of arguments in buffer limit configuration.")?;
     if words.is_empty() || words.len() % 4 != 0 {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
@@ -186,28 +248,53 @@ fn parse_obuf(cfg: &mut Config, v: &str) -> Result<(), String> {
                 return Err("Invalid client class specified in buffer limit configuration.".into())
             }
         };
-        let (Some(hard), Some(soft), Ok(secs)) =
-            (parse_memory(w[1]), parse_memory(w[2]), w[3].parse::<u64>())
+        let secs = crate::util::parse_i64(w[3].as_bytes());
+        let (Some(hard), Some(soft), Some(secs)) = (parse_memory(&w[1]), parse_memory(&w[2]), secs)
         else {
             return Err(
                 "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
             );
         };
+        if secs < 0 {
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+            );
+        }
         next[class] = ObufLimit {
             hard,
             soft,
-            soft_secs: secs,
+            soft_secs: secs as u64,
         };
     }
     cfg.obuf = next;
     Ok(())
 }
 
-/// Every setting the server has, in CONFIG GET order.
+/// `save "<seconds> <changes> ..."`: pairs of integers split on single spaces, as Redis 7.0 checks them;
+/// stored and shown but never acted on, since this server has no persistence.
+fn parse_save(cfg: &mut Config, v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        cfg.save.clear();
+        return Ok(());
+    }
+    let words: Vec<&str> = v.split(' ').collect();
+    let ok = words.len().is_multiple_of(2)
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.parse::<i64>().is_ok());
+    if !ok {
+        return Err("Invalid save parameters".into());
+    }
+    cfg.save = words.join(" ");
+    Ok(())
+}
+
+/// Every setting the server has, in CONFIG GET order. Settings whose value Redis can change at run time but
+/// this server cannot (bind, port) are immutable here, and say so.
 pub static PARAMS: &[Param] = &[
     Param {
         name: "bind",
-        mutable: false,
+        access: Access::Immutable,
         get: |c| c.bind.clone(),
         set: |c, v| {
             c.bind = v.to_string();
@@ -216,42 +303,34 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "port",
-        mutable: false,
+        access: Access::Immutable,
         get: |c| c.port.to_string(),
         set: |c, v| {
-            c.port = parse_int(v)?;
+            c.port = parse_int(v, 0, 65535)? as u16;
             Ok(())
         },
     },
     Param {
         name: "maxclients",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.maxclients.to_string(),
         set: |c, v| {
-            let n: u32 = parse_int(v)?;
-            if n < 1 {
-                return Err("argument must be between 1 and 4294967295 inclusive".into());
-            }
-            c.maxclients = n;
+            c.maxclients = parse_int(v, 1, u32::MAX as i64)? as u32;
             Ok(())
         },
     },
     Param {
         name: "timeout",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.timeout.to_string(),
         set: |c, v| {
-            let n: i64 = parse_int(v)?;
-            if !(0..=i32::MAX as i64).contains(&n) {
-                return Err("argument must be between 0 and 2147483647 inclusive".into());
-            }
-            c.timeout = n as u64;
+            c.timeout = parse_int(v, 0, i32::MAX as i64)? as u64;
             Ok(())
         },
     },
     Param {
         name: "requirepass",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| {
             c.requirepass
                 .as_deref()
@@ -265,34 +344,29 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "databases",
-        mutable: false,
+        access: Access::Immutable,
         get: |c| c.databases.to_string(),
         set: |c, v| {
-            let n: usize = parse_int(v)?;
-            if !(1..=i32::MAX as usize).contains(&n) {
-                return Err("argument must be between 1 and 2147483647 inclusive".into());
-            }
-            c.databases = n;
+            c.databases = parse_int(v, 1, i32::MAX as i64)? as usize;
             Ok(())
         },
     },
     Param {
         name: "loglevel",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.loglevel.clone(),
         set: |c, v| {
-            let l = v.to_ascii_lowercase();
-            if level_filter(&l).is_none() {
-                return Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into());
+            let l = parse_enum(v, LOG_LEVELS)?;
+            if let Some(f) = level_filter(&l) {
+                log::set_max_level(f);
             }
-            log::set_max_level(level_filter(&l).unwrap());
             c.loglevel = l;
             Ok(())
         },
     },
     Param {
         name: "pidfile",
-        mutable: false,
+        access: Access::Immutable,
         get: |c| c.pidfile.clone(),
         set: |c, v| {
             c.pidfile = v.to_string();
@@ -301,7 +375,7 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "client-output-buffer-limit",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| {
             OBUF_CLASSES
                 .iter()
@@ -314,77 +388,50 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "hz",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.hz.to_string(),
         set: |c, v| {
-            let n: i64 = parse_int(v)?;
-            if !(0..=i32::MAX as i64).contains(&n) {
-                return Err("argument must be between 0 and 2147483647 inclusive".into());
-            }
-            // Redis clamps hz to 1..=500.
-            c.hz = n.clamp(1, 500) as u32;
+            // Accepted up to INT_MAX, then clamped to 1..=500 as Redis's updateHZ does.
+            c.hz = parse_int(v, 0, i32::MAX as i64)?.clamp(1, 500) as u32;
             Ok(())
         },
     },
     Param {
         name: "proto-max-bulk-len",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.proto_max_bulk_len.to_string(),
         set: |c, v| {
-            let n: u64 = parse_int(v)?;
-            if n < 1024 * 1024 {
-                return Err(
-                    "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
-                );
-            }
-            c.proto_max_bulk_len = n;
+            c.proto_max_bulk_len = parse_mem(v, 1 << 20, i64::MAX as u64)?;
             Ok(())
         },
     },
     Param {
         name: "maxmemory",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.maxmemory.to_string(),
         set: |c, v| {
-            c.maxmemory = parse_int(v)?;
+            c.maxmemory = parse_mem(v, 0, u64::MAX)?;
             Ok(())
         },
     },
     Param {
         name: "maxmemory-policy",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.maxmemory_policy.clone(),
         set: |c, v| {
-            let l = v.to_ascii_lowercase();
-            const OK: &[&str] = &[
-                "volatile-lru",
-                "volatile-lfu",
-                "volatile-random",
-                "volatile-ttl",
-                "allkeys-lru",
-                "allkeys-lfu",
-                "allkeys-random",
-                "noeviction",
-            ];
-            if !OK.contains(&l.as_str()) {
-                return Err("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction".into());
-            }
-            c.maxmemory_policy = l;
+            c.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?;
             Ok(())
         },
     },
     Param {
         name: "save",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| c.save.clone(),
-        set: |c, v| {
-            c.save = v.to_string();
-            Ok(())
-        },
+        set: parse_save,
     },
     Param {
         name: "appendonly",
-        mutable: true,
+        access: Access::Mutable,
         get: |c| yes_no(c.appendonly),
         set: |c, v| {
             if parse_yes_no(v)? {
@@ -396,19 +443,232 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "dir",
-        mutable: true,
+        access: Access::Protected,
         get: |c| c.dir.clone(),
         set: |c, v| {
-            std::env::set_current_dir(v).map_err(|e| e.to_string())?;
-            c.dir = v.to_string();
+            std::env::set_current_dir(v).map_err(|e| strerror(&e))?;
+            c.dir = std::env::current_dir()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| v.to_string());
             Ok(())
+        },
+    },
+    Param {
+        name: "lazyfree-lazy-user-flush",
+        access: Access::Mutable,
+        get: |c| yes_no(c.lazyfree_lazy_user_flush),
+        set: |c, v| {
+            c.lazyfree_lazy_user_flush = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "daemonize",
+        access: Access::Immutable,
+        get: |_| "no".into(),
+        set: |_, v| {
+            if parse_yes_no(v)? {
+                return Err("this server does not daemonize: run it under a supervisor".into());
+            }
+            Ok(())
+        },
+    },
+    Param {
+        name: "io-threads",
+        access: Access::Immutable,
+        get: |_| "1".into(),
+        set: |_, v| {
+            if parse_int(v, 1, 128)? != 1 {
+                return Err("this server serves every client on one thread".into());
+            }
+            Ok(())
+        },
+    },
+    Param {
+        name: "enable-debug-command",
+        access: Access::Immutable,
+        get: |_| "yes".into(),
+        set: |_, v| match parse_enum(v, &["no", "yes", "local"])?.as_str() {
+            "yes" => Ok(()),
+            _ => Err("this server always allows DEBUG".into()),
+        },
+    },
+    Param {
+        name: "enable-protected-configs",
+        access: Access::Immutable,
+        get: |_| "no".into(),
+        set: |_, v| match parse_enum(v, &["no", "yes", "local"])?.as_str() {
+            "no" => Ok(()),
+            _ => Err("this server never changes protected configs at run time".into()),
         },
     },
 ];
 
+/// An I/O error's text without Rust's ` (os error N)` suffix, as C's `strerror` gives it.
+fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
 /// The parameter called `name` (case-insensitive).
 pub fn find_param(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Quotes a value for a config file when the plain form would not read back as one word.
+fn conf_quote(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.bytes()
+            .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'' && c != b'\\');
+    if plain {
+        return v.to_string();
+    }
+    let mut s = String::from("\"");
+    for c in v.bytes() {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
+            c => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// One `name value` line as CONFIG REWRITE writes it. Multi-word settings are written as words.
+fn conf_line(cfg: &Config, p: &Param) -> String {
+    let v = (p.get)(cfg);
+    let multi = matches!(p.name, "save" | "client-output-buffer-limit" | "bind");
+    if multi && !v.is_empty() {
+        format!("{} {v}\n", p.name)
+    } else {
+        format!("{} {}\n", p.name, conf_quote(&v))
+    }
+}
+
+impl Config {
+    /// CONFIG SET of several `name value` pairs, all or nothing, as Redis 7.0 does it: every name is
+    /// checked first (unknown, immutable, protected, duplicate; the first problem wins), then the values
+    /// are set in order, and `post` runs for each param once all are set (side effects that can fail,
+    /// like raising the open-file limit). On any failure every setting gets its old value back. The error
+    /// is the reply text without the `ERR ` prefix.
+    pub fn set_many(
+        &mut self,
+        pairs: &[(String, String)],
+        mut post: impl FnMut(&Config, &'static Param) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut params: Vec<&'static Param> = Vec::with_capacity(pairs.len());
+        for (name, _) in pairs {
+            let Some(p) = find_param(name) else {
+                return Err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
+            };
+            let why = match p.access {
+                Access::Immutable => Some("can't set immutable config"),
+                Access::Protected => Some("can't set protected config"),
+                Access::Mutable if params.iter().any(|q| std::ptr::eq(*q, p)) => {
+                    Some("duplicate parameter")
+                }
+                Access::Mutable => None,
+            };
+            if let Some(why) = why {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                ));
+            }
+            params.push(p);
+        }
+        let old: Vec<String> = params.iter().map(|p| (p.get)(self)).collect();
+        let restore = |cfg: &mut Config| {
+            for (p, v) in params.iter().zip(&old) {
+                let _ = (p.set)(cfg, v);
+            }
+        };
+        for (p, (_, v)) in params.iter().zip(pairs) {
+            if let Err(e) = (p.set)(self, v) {
+                restore(self);
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{}') - {e}",
+                    p.name
+                ));
+            }
+        }
+        for p in &params {
+            if let Err(e) = post(self, p) {
+                restore(self);
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{}') - {e}",
+                    p.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// CONFIG REWRITE: rewrites the config file in place of its old settings, keeping comments and
+    /// unknown lines, and appends the settings that differ from the defaults. The error is the reply text
+    /// without the `ERR ` prefix.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let Some(path) = &self.config_file else {
+            return Err("The server is running without a config file".into());
+        };
+        let old = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("Rewriting config file: {}", strerror(&e))),
+        };
+        let defaults = Config::default();
+        let mut done = vec![false; PARAMS.len()];
+        let mut out = String::with_capacity(old.len() + 256);
+        for line in old.lines() {
+            let name = line.split_whitespace().next().unwrap_or("");
+            let known = (!name.starts_with('#'))
+                .then(|| {
+                    PARAMS
+                        .iter()
+                        .position(|p| p.name.eq_ignore_ascii_case(name))
+                })
+                .flatten();
+            match known {
+                Some(i) => {
+                    if !done[i] {
+                        out.push_str(&conf_line(self, &PARAMS[i]));
+                        done[i] = true;
+                    }
+                }
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        let mut header = false;
+        for (i, p) in PARAMS.iter().enumerate() {
+            if done[i] || (p.get)(self) == (p.get)(&defaults) {
+                continue;
+            }
+            if !header {
+                out.push_str("# Generated by CONFIG REWRITE\n");
+                header = true;
+            }
+            out.push_str(&conf_line(self, p));
+        }
+        let tmp = format!("{path}.rewrite-{}", std::process::id());
+        std::fs::write(&tmp, out)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("Rewriting config file: {}", strerror(&e))
+            })
+    }
 }
 
 /// Redis's log level names mapped onto `log`'s levels.
@@ -449,6 +709,8 @@ impl Config {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
             cfg.apply_file(&text)?;
+            let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            cfg.config_file = Some(abs.display().to_string());
         }
         let mut set = |name: &str, v: String| cfg.apply(name, &v);
         if let Some(v) = &cli.bind {

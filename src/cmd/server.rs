@@ -1,24 +1,1889 @@
-//! Server commands: SHUTDOWN, INFO, CONFIG, COMMAND, DEBUG, FLUSHALL, DBSIZE, TIME and friends.
+//! Server commands: SHUTDOWN, INFO, CONFIG, COMMAND, DEBUG, TIME, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL,
+//! SWAPDB, and the scripting family (FUNCTION, SCRIPT, EVAL*, FCALL*), which answers as a server with no
+//! scripting engine: nothing is loaded, so listing, flushing and killing succeed or say there is nothing,
+//! and anything that would run code is refused with `ERR ferrokv has no scripting engine`.
+//!
+//! These are rare commands: they may allocate and format freely. Replies and errors follow Redis 7.0.15.
 
-use super::{Args, Cmd, CmdResult, Ctx, ADMIN, LOADING, NOSCRIPT, NO_MULTI, STALE};
-use crate::server::Shutdown;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub static COMMANDS: &[Cmd] = &[Cmd::new(
-    "shutdown",
-    -1,
-    ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | super::SENTINEL | super::ALLOW_BUSY,
-    (0, 0, 0),
-    shutdown,
-)
-.doc(
-    "server",
-    "1.0.0",
-    "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-    "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
-)];
+use log::warn;
+
+use super::{
+    err, registry, Args, Cmd, CmdResult, Ctx, Error, Registered, ADMIN, ALLOW_BUSY, BLOCKING,
+    DENYOOM, ERR_NOT_INT, ERR_NO_KEY, ERR_SYNTAX, FAST, FLAG_NAMES, LOADING, MAY_REPLICATE,
+    NOSCRIPT, NO_MANDATORY_KEYS, NO_MULTI, ONLY_SENTINEL, PUBSUB, READONLY, SENTINEL, SKIP_MONITOR,
+    STALE, WRITE,
+};
+use crate::config::{find_param, Param, PARAMS};
+use crate::protocol::Out;
+use crate::server::{Shutdown, State, REDIS_VERSION};
+use crate::store::glob::glob_match;
+use crate::store::Db;
+use crate::util::eq_ci;
+
+const ADMIN_CMD: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+const LS: u32 = LOADING | STALE;
+const SCRIPT_RUN: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS;
+
+/// The reply to anything that would load or run a script.
+pub const ERR_NO_SCRIPTING: &str = "ERR ferrokv has no scripting engine";
+
+pub static COMMANDS: &[Cmd] = &[
+    Cmd::new(
+        "shutdown",
+        -1,
+        ADMIN_CMD | NO_MULTI | SENTINEL | ALLOW_BUSY,
+        (0, 0, 0),
+        shutdown,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Synchronously save the dataset to disk and then shut down the server",
+        "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+    ),
+    Cmd::new("info", -1, LS | SENTINEL, (0, 0, 0), info).doc(
+        "server",
+        "1.0.0",
+        "Get information and statistics about the server",
+        "O(1)",
+    ),
+    Cmd::new("config", -2, 0, (0, 0, 0), container)
+        .doc(
+            "server",
+            "2.0.0",
+            "A container for server configuration commands",
+            "Depends on subcommand.",
+        )
+        .subs(CONFIG_SUBS),
+    Cmd::new("command", -1, LS | SENTINEL, (0, 0, 0), command)
+        .doc(
+            "server",
+            "2.8.13",
+            "Get array of Redis command details",
+            "O(N) where N is the total number of Redis commands",
+        )
+        .subs(COMMAND_SUBS),
+    Cmd::new("time", 1, LS | FAST, (0, 0, 0), time).doc(
+        "server",
+        "2.6.0",
+        "Return the current server time",
+        "O(1)",
+    ),
+    Cmd::new("lastsave", 1, LS | FAST, (0, 0, 0), lastsave).doc(
+        "server",
+        "1.0.0",
+        "Get the UNIX time stamp of the last successful save to disk",
+        "O(1)",
+    ),
+    Cmd::new("dbsize", 1, READONLY | FAST, (0, 0, 0), dbsize).doc(
+        "server",
+        "1.0.0",
+        "Return the number of keys in the selected database",
+        "O(1)",
+    ),
+    Cmd::new("flushdb", -1, WRITE, (0, 0, 0), flushdb).doc(
+        "server",
+        "1.0.0",
+        "Remove all keys from the current database",
+        "O(N) where N is the number of keys in the selected database",
+    ),
+    Cmd::new("flushall", -1, WRITE, (0, 0, 0), flushall).doc(
+        "server",
+        "1.0.0",
+        "Remove all keys from all databases",
+        "O(N) where N is the total number of keys in all databases",
+    ),
+    Cmd::new("swapdb", 3, WRITE | FAST, (0, 0, 0), swapdb).doc(
+        "server",
+        "4.0.0",
+        "Swaps two Redis databases",
+        "O(N) where N is the count of clients watching or blocking on keys from both databases.",
+    ),
+    Cmd::new("debug", -2, ADMIN_CMD, (0, 0, 0), debug).doc(
+        "server",
+        "1.0.0",
+        "A container for debugging commands",
+        "Depends on subcommand.",
+    ),
+    Cmd::new("function", -2, 0, (0, 0, 0), container)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "A container for function commands",
+            "Depends on subcommand.",
+        )
+        .subs(FUNCTION_SUBS),
+    Cmd::new("script", -2, 0, (0, 0, 0), container)
+        .doc(
+            "scripting",
+            "2.6.0",
+            "A container for Lua scripts management commands",
+            "Depends on subcommand.",
+        )
+        .subs(SCRIPT_SUBS),
+    Cmd::new("eval", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), eval).doc(
+        "scripting",
+        "2.6.0",
+        "Execute a Lua script server side",
+        "Depends on the script that is executed.",
+    ),
+    Cmd::new("eval_ro", -3, SCRIPT_RUN | READONLY, (0, 0, 0), eval).doc(
+        "scripting",
+        "7.0.0",
+        "Execute a read-only Lua script server side",
+        "Depends on the script that is executed.",
+    ),
+    Cmd::new("evalsha", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), evalsha).doc(
+        "scripting",
+        "2.6.0",
+        "Execute a Lua script server side",
+        "Depends on the script that is executed.",
+    ),
+    Cmd::new("evalsha_ro", -3, SCRIPT_RUN | READONLY, (0, 0, 0), evalsha).doc(
+        "scripting",
+        "7.0.0",
+        "Execute a read-only Lua script server side",
+        "Depends on the script that is executed.",
+    ),
+    Cmd::new("fcall", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), no_scripting).doc(
+        "scripting",
+        "7.0.0",
+        "Invoke a function",
+        "Depends on the function that is executed.",
+    ),
+    Cmd::new("fcall_ro", -3, SCRIPT_RUN | READONLY, (0, 0, 0), no_scripting).doc(
+        "scripting",
+        "7.0.0",
+        "Invoke a read-only function",
+        "Depends on the function that is executed.",
+    ),
+];
+
+static CONFIG_SUBS: &[Cmd] = &[
+    Cmd::new("get", -3, ADMIN_CMD, (0, 0, 0), config_get).doc(
+        "server",
+        "2.0.0",
+        "Get the values of configuration parameters",
+        "O(N) when N is the number of configuration parameters provided",
+    ),
+    Cmd::new("set", -4, ADMIN_CMD, (0, 0, 0), config_set).doc(
+        "server",
+        "2.0.0",
+        "Set configuration parameters to the given values",
+        "O(N) when N is the number of configuration parameters provided",
+    ),
+    Cmd::new("resetstat", 2, ADMIN_CMD, (0, 0, 0), config_resetstat).doc(
+        "server",
+        "2.0.0",
+        "Reset the stats returned by INFO",
+        "O(1)",
+    ),
+    Cmd::new("rewrite", 2, ADMIN_CMD, (0, 0, 0), config_rewrite).doc(
+        "server",
+        "2.8.0",
+        "Rewrite the configuration file with the in memory configuration",
+        "O(1)",
+    ),
+    Cmd::new("help", 2, LS, (0, 0, 0), config_help).doc(
+        "server",
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        "O(1)",
+    ),
+];
+
+static COMMAND_SUBS: &[Cmd] = &[
+    Cmd::new("count", 2, LS | SENTINEL, (0, 0, 0), command_count).doc(
+        "server",
+        "2.8.13",
+        "Get total number of Redis commands",
+        "O(1)",
+    ),
+    Cmd::new("docs", -2, LS | SENTINEL, (0, 0, 0), command_docs).doc(
+        "server",
+        "7.0.0",
+        "Get array of specific Redis command documentation",
+        "O(N) where N is the number of commands to look up",
+    ),
+    Cmd::new("getkeys", -4, LS | SENTINEL, (0, 0, 0), command_getkeys).doc(
+        "server",
+        "2.8.13",
+        "Extract keys given a full Redis command",
+        "O(N) where N is the number of arguments to the command",
+    ),
+    Cmd::new("info", -2, LS | SENTINEL, (0, 0, 0), command_info).doc(
+        "server",
+        "2.8.13",
+        "Get array of specific Redis command details, or all when no argument is given.",
+        "O(N) where N is the number of commands to look up",
+    ),
+    Cmd::new("list", -2, LS | SENTINEL, (0, 0, 0), command_list).doc(
+        "server",
+        "7.0.0",
+        "Get an array of Redis command names",
+        "O(N) where N is the total number of Redis commands",
+    ),
+    Cmd::new("help", 2, LS | SENTINEL, (0, 0, 0), command_help).doc(
+        "server",
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        "O(1)",
+    ),
+];
+
+static FUNCTION_SUBS: &[Cmd] = &[
+    Cmd::new(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        (0, 0, 0),
+        no_scripting,
+    )
+    .doc(
+        "scripting",
+        "7.0.0",
+        "Create a function with the given arguments (name, code, description)",
+        "O(1) (considering compilation time is redundant)",
+    ),
+    Cmd::new("delete", 3, WRITE | NOSCRIPT, (0, 0, 0), function_delete).doc(
+        "scripting",
+        "7.0.0",
+        "Delete a function by name",
+        "O(1)",
+    ),
+    Cmd::new("list", -2, NOSCRIPT, (0, 0, 0), function_list).doc(
+        "scripting",
+        "7.0.0",
+        "List information about all the functions",
+        "O(N) where N is the number of functions",
+    ),
+    Cmd::new("stats", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), function_stats).doc(
+        "scripting",
+        "7.0.0",
+        "Return information about the function currently running (name, description, duration)",
+        "O(1)",
+    ),
+    Cmd::new("kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), not_busy).doc(
+        "scripting",
+        "7.0.0",
+        "Kill the function currently in execution.",
+        "O(1)",
+    ),
+    Cmd::new("flush", -2, WRITE | NOSCRIPT, (0, 0, 0), function_flush).doc(
+        "scripting",
+        "7.0.0",
+        "Deleting all functions",
+        "O(N) where N is the number of functions deleted",
+    ),
+    Cmd::new("dump", 2, NOSCRIPT, (0, 0, 0), function_dump).doc(
+        "scripting",
+        "7.0.0",
+        "Dump all functions into a serialized binary payload",
+        "O(N) where N is the number of functions",
+    ),
+    Cmd::new(
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        (0, 0, 0),
+        function_restore,
+    )
+    .doc(
+        "scripting",
+        "7.0.0",
+        "Restore all the functions on the given payload",
+        "O(N) where N is the number of functions on the payload",
+    ),
+    Cmd::new("help", 2, LS, (0, 0, 0), function_help).doc(
+        "scripting",
+        "7.0.0",
+        "Show helpful text about the different subcommands",
+        "O(1)",
+    ),
+];
+
+static SCRIPT_SUBS: &[Cmd] = &[
+    Cmd::new("load", 3, NOSCRIPT | STALE, (0, 0, 0), no_scripting).doc(
+        "scripting",
+        "2.6.0",
+        "Load the specified Lua script into the script cache.",
+        "O(N) with N being the length in bytes of the script body.",
+    ),
+    Cmd::new("exists", -3, NOSCRIPT, (0, 0, 0), script_exists).doc(
+        "scripting",
+        "2.6.0",
+        "Check existence of scripts in the script cache.",
+        "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
+    ),
+    Cmd::new("flush", -2, NOSCRIPT, (0, 0, 0), script_flush).doc(
+        "scripting",
+        "2.6.0",
+        "Remove all the scripts from the script cache.",
+        "O(N) with N being the number of scripts in cache",
+    ),
+    Cmd::new("kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), not_busy).doc(
+        "scripting",
+        "2.6.0",
+        "Kill the script currently in execution.",
+        "O(1)",
+    ),
+    Cmd::new("debug", 3, NOSCRIPT, (0, 0, 0), no_scripting).doc(
+        "scripting",
+        "3.2.0",
+        "Set the debug mode for executed scripts.",
+        "O(1)",
+    ),
+    Cmd::new("help", 2, LS, (0, 0, 0), script_help).doc(
+        "scripting",
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        "O(1)",
+    ),
+];
+
+/// A container called with a subcommand the dispatcher did not resolve; arity keeps this unreachable.
+fn container(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    err(ERR_SYNTAX)
+}
+
+/// Redis's `addReplyHelp`: the usage line, the given lines, then HELP, each as a status reply.
+fn reply_help(out: &mut Out, cmd: &str, lines: &[&str]) {
+    out.array(lines.len() + 3);
+    out.simple(&format!(
+        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SHUTDOWN
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
-pub fn shutdown(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut nosave, mut save, mut force, mut other, mut abort) =
+        (false, false, false, false, false);
+    for a in args.from(1) {
+        if eq_ci(a, b"nosave") {
+            nosave = true;
+        } else if eq_ci(a, b"save") {
+            save = true;
+        } else if eq_ci(a, b"now") {
+            other = true;
+        } else if eq_ci(a, b"force") {
+            force = true;
+        } else if eq_ci(a, b"abort") {
+            abort = true;
+        } else {
+            return err(ERR_SYNTAX);
+        }
+    }
+    if (abort && (nosave || save || force || other)) || (nosave && save) {
+        return err(ERR_SYNTAX);
+    }
+    if abort {
+        // A shutdown here never waits for anything (no replicas, no save), so none is ever in progress.
+        return err("ERR No shutdown in progress.");
+    }
+    if save && !force {
+        // Redis refuses to exit when the requested save fails; this server cannot save at all.
+        warn!("Error trying to save the DB, can't exit: this server has no persistence.");
+        return err("ERR Errors trying to SHUTDOWN. Check logs.");
+    }
+    // No reply: the client sees the connection close as the process exits.
     ctx.st.shutdown = Some(Shutdown::Command);
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// INFO
+
+/// Objects being freed on a background thread (FLUSHALL ASYNC) and objects freed that way so far.
+static LAZYFREE_PENDING: AtomicU64 = AtomicU64::new(0);
+static LAZYFREED: AtomicU64 = AtomicU64::new(0);
+
+/// INFO sections in Redis 7.0's order, and whether `INFO` with no argument (`default`) includes each.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+];
+
+/// INFO [section [section ...]]
+pub fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut want = [false; SECTIONS.len()];
+    if args.len() == 1 {
+        for (w, s) in want.iter_mut().zip(SECTIONS) {
+            *w = s.1;
+        }
+    }
+    for a in args.from(1) {
+        if eq_ci(a, b"all") || eq_ci(a, b"everything") {
+            want = [true; SECTIONS.len()];
+        } else if eq_ci(a, b"default") {
+            for (w, s) in want.iter_mut().zip(SECTIONS) {
+                *w |= s.1;
+            }
+        } else if let Some(i) = SECTIONS.iter().position(|s| eq_ci(a, s.0.as_bytes())) {
+            want[i] = true;
+        }
+    }
+    let text = info_text(ctx, &want);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// The INFO text for the chosen sections: `# Title\r\n` and `field:value\r\n` lines, sections separated
+/// by an empty line.
+fn info_text(ctx: &mut Ctx, want: &[bool; SECTIONS.len()]) -> String {
+    let mut s = String::with_capacity(4096);
+    let mut first = true;
+    for (i, (name, _)) in SECTIONS.iter().enumerate() {
+        if !want[i] {
+            continue;
+        }
+        if !first {
+            s.push_str("\r\n");
+        }
+        first = false;
+        let title = match *name {
+            "cpu" => "CPU".to_string(),
+            n => {
+                let mut t = n[..1].to_ascii_uppercase();
+                t.push_str(&n[1..]);
+                t
+            }
+        };
+        let _ = write!(s, "# {title}\r\n");
+        match *name {
+            "server" => info_server(ctx.st, &mut s),
+            "clients" => info_clients(ctx, &mut s),
+            "memory" => info_memory(ctx.st, &mut s),
+            "persistence" => info_persistence(ctx.st, &mut s),
+            "stats" => info_stats(ctx.st, &mut s),
+            "replication" => {
+                s.push_str(
+                    "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n",
+                );
+                s.push_str("master_repl_offset:0\r\nrepl_backlog_active:0\r\n");
+            }
+            "cpu" => info_cpu(&mut s),
+            "commandstats" => info_commandstats(ctx.st, &mut s),
+            "errorstats" => info_errorstats(ctx.st, &mut s),
+            "cluster" => s.push_str("cluster_enabled:0\r\n"),
+            "keyspace" => info_keyspace(ctx.st, &mut s),
+            _ => {}
+        }
+    }
+    s
+}
+
+fn line(s: &mut String, k: &str, v: impl std::fmt::Display) {
+    let _ = write!(s, "{k}:{v}\r\n");
+}
+
+fn info_server(st: &State, s: &mut String) {
+    let now_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
+    let uptime = st.started.elapsed().as_secs();
+    line(s, "redis_version", REDIS_VERSION);
+    line(s, "redis_git_sha1", "00000000");
+    line(s, "redis_git_dirty", 0);
+    line(s, "ferrokv_version", env!("CARGO_PKG_VERSION"));
+    line(s, "redis_mode", "standalone");
+    line(s, "os", uname());
+    line(s, "arch_bits", usize::BITS);
+    line(s, "monotonic_clock", "POSIX clock_gettime");
+    line(s, "multiplexing_api", "epoll");
+    line(s, "process_id", std::process::id());
+    line(s, "process_supervised", "no");
+    line(s, "run_id", &st.run_id);
+    line(s, "tcp_port", st.port);
+    line(s, "server_time_usec", now_us);
+    line(s, "uptime_in_seconds", uptime);
+    line(s, "uptime_in_days", uptime / 86400);
+    line(s, "hz", st.cfg.hz);
+    line(s, "configured_hz", st.cfg.hz);
+    line(s, "lru_clock", (st.now / 1000) & 0xFF_FFFF);
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    line(s, "executable", exe);
+    line(
+        s,
+        "config_file",
+        st.cfg.config_file.as_deref().unwrap_or(""),
+    );
+    line(s, "io_threads_active", 0);
+}
+
+/// `Linux 6.1.0 x86_64`, as Redis builds `os:` from uname(2).
+fn uname() -> String {
+    // SAFETY: uname fills the zeroed struct it is given; its fields are NUL-terminated C strings.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return String::new();
+        }
+        let f = |b: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(b.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+    }
+}
+
+fn info_clients(ctx: &mut Ctx, s: &mut String) {
+    line(s, "connected_clients", ctx.conns.len());
+    line(s, "cluster_connections", 0);
+    line(s, "maxclients", ctx.st.cfg.maxclients);
+}
+
+/// Resident set size from /proc/self/statm.
+pub fn rss_bytes() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|t| {
+            t.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * page.max(0) as u64
+}
+
+/// Bytes the allocator has handed out and not had back (glibc's mallinfo2), the same measure as Redis's
+/// `used_memory`; elsewhere the RSS stands in for it.
+pub fn used_memory() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 takes no arguments and returns a plain struct of counters.
+        let mi = unsafe { libc::mallinfo2() };
+        mi.uordblks as u64 + mi.hblkhd as u64
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        rss_bytes()
+    }
+}
+
+fn total_system_memory() -> u64 {
+    // SAFETY: sysconf only reads system constants.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    pages.max(0) as u64 * page.max(0) as u64
+}
+
+/// Redis's `bytesToHuman`: `512B`, `1.50K`, `2.00M`...
+pub fn bytes_to_human(n: u64) -> String {
+    let d = n as f64;
+    const UNITS: [(f64, &str); 5] = [
+        (1024.0, "K"),
+        (1024.0 * 1024.0, "M"),
+        (1024.0 * 1024.0 * 1024.0, "G"),
+        (1024.0 * 1024.0 * 1024.0 * 1024.0, "T"),
+        (1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0, "P"),
+    ];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    for (i, (base, unit)) in UNITS.iter().enumerate() {
+        let next = UNITS.get(i + 1).map_or(f64::MAX, |u| u.0);
+        if d < next {
+            return format!("{:.2}{unit}", d / base);
+        }
+    }
+    format!("{n}B")
+}
+
+fn info_memory(st: &State, s: &mut String) {
+    let used = used_memory();
+    let rss = rss_bytes();
+    let total = total_system_memory();
+    line(s, "used_memory", used);
+    line(s, "used_memory_human", bytes_to_human(used));
+    line(s, "used_memory_rss", rss);
+    line(s, "used_memory_rss_human", bytes_to_human(rss));
+    line(s, "total_system_memory", total);
+    line(s, "total_system_memory_human", bytes_to_human(total));
+    line(s, "maxmemory", st.cfg.maxmemory);
+    line(s, "maxmemory_human", bytes_to_human(st.cfg.maxmemory));
+    line(s, "maxmemory_policy", &st.cfg.maxmemory_policy);
+    let ratio = if used > 0 {
+        rss as f64 / used as f64
+    } else {
+        0.0
+    };
+    line(s, "mem_fragmentation_ratio", format!("{ratio:.2}"));
+    line(s, "mem_fragmentation_bytes", rss as i64 - used as i64);
+    line(s, "mem_allocator", "libc");
+    line(
+        s,
+        "lazyfree_pending_objects",
+        LAZYFREE_PENDING.load(Ordering::Relaxed),
+    );
+    line(s, "lazyfreed_objects", LAZYFREED.load(Ordering::Relaxed));
+}
+
+fn info_persistence(st: &State, s: &mut String) {
+    // No persistence: nothing loads, saves, forks or rewrites, ever.
+    s.push_str("loading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:0\r\n");
+    line(s, "rdb_last_save_time", st.lastsave);
+    s.push_str("rdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:0\r\n");
+    s.push_str("aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n");
+    s.push_str(
+        "aof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\nmodule_fork_in_progress:0\r\n",
+    );
+}
+
+fn info_stats(st: &State, s: &mut String) {
+    let t = &st.stats;
+    line(s, "total_connections_received", t.connections);
+    line(s, "total_commands_processed", t.commands);
+    line(s, "instantaneous_ops_per_sec", st.instantaneous_ops());
+    line(s, "total_net_input_bytes", t.net_in);
+    line(s, "total_net_output_bytes", t.net_out);
+    line(s, "rejected_connections", t.rejected_conns);
+    line(s, "expired_keys", st.expired_keys());
+    line(s, "keyspace_hits", t.keyspace_hits);
+    line(s, "keyspace_misses", t.keyspace_misses);
+    line(s, "total_forks", 0);
+    line(s, "total_error_replies", t.error_replies);
+}
+
+fn info_cpu(s: &mut String) {
+    let usage = |who: libc::c_int| {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        unsafe {
+            let mut ru: libc::rusage = std::mem::zeroed();
+            libc::getrusage(who, &mut ru);
+            ru
+        }
+    };
+    let tv = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
+    let me = usage(libc::RUSAGE_SELF);
+    let children = usage(libc::RUSAGE_CHILDREN);
+    let main = usage(libc::RUSAGE_THREAD);
+    line(s, "used_cpu_sys", tv(me.ru_stime));
+    line(s, "used_cpu_user", tv(me.ru_utime));
+    line(s, "used_cpu_sys_children", tv(children.ru_stime));
+    line(s, "used_cpu_user_children", tv(children.ru_utime));
+    line(s, "used_cpu_sys_main_thread", tv(main.ru_stime));
+    line(s, "used_cpu_user_main_thread", tv(main.ru_utime));
+}
+
+fn info_commandstats(st: &State, s: &mut String) {
+    let reg = registry();
+    for r in reg.top_level() {
+        let idx = reg.find(r.cmd.name.as_bytes());
+        for i in idx.into_iter().chain(r.subs.iter().copied()) {
+            let c = &st.cmdstats[i];
+            if c.calls == 0 && c.failed == 0 && c.rejected == 0 {
+                continue;
+            }
+            let per = if c.calls > 0 {
+                c.usec as f64 / c.calls as f64
+            } else {
+                0.0
+            };
+            let _ = write!(
+                s,
+                "cmdstat_{}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}\r\n",
+                reg.all[i].fullname, c.calls, c.usec, c.rejected, c.failed
+            );
+        }
+    }
+}
+
+fn info_errorstats(st: &State, s: &mut String) {
+    let mut errs: Vec<(&String, &u64)> = st.stats.errors.iter().collect();
+    errs.sort();
+    for (name, n) in errs {
+        let _ = write!(s, "errorstat_{name}:count={n}\r\n");
+    }
+}
+
+fn info_keyspace(st: &mut State, s: &mut String) {
+    let now = st.now;
+    for i in 0..st.dbs.len() {
+        let db = &st.dbs[i];
+        if db.is_empty() {
+            continue;
+        }
+        let avg = avg_ttl(db, now, &mut st.rng);
+        let _ = write!(
+            s,
+            "db{i}:keys={},expires={},avg_ttl={avg}\r\n",
+            db.len(),
+            db.expires_len()
+        );
+    }
+}
+
+/// Average remaining TTL in ms of the keys with a deadline: exact for up to 100k keys, otherwise estimated
+/// from a window of 10k keys at a random place (Redis's own figure is a sampled estimate too).
+fn avg_ttl(db: &Db, now: u64, rng: &mut crate::util::Rng) -> u64 {
+    if db.expires_len() == 0 {
+        return 0;
+    }
+    let (mut sum, mut n) = (0u128, 0u64);
+    let mut add = |e: &crate::store::Entry| {
+        if e.expire > now {
+            sum += (e.expire - now) as u128;
+            n += 1;
+        }
+    };
+    if db.len() <= 100_000 {
+        db.for_each(now, &mut add);
+    } else {
+        let start = rng.below(db.len() as u64);
+        db.scan(start, 10_000, now, &mut add);
+    }
+    if n == 0 {
+        0
+    } else {
+        (sum / n as u128) as u64
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CONFIG
+
+/// CONFIG GET parameter [parameter ...]
+pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut found: Vec<(String, &'static Param)> = Vec::new();
+    let seen = |found: &Vec<(String, &'static Param)>, p: &Param| {
+        found.iter().any(|(_, q)| std::ptr::eq(*q, p))
+    };
+    for pat in args.from(2) {
+        if !pat.iter().any(|c| matches!(c, b'[' | b'*' | b'?')) {
+            // A plain name is looked up directly and answered under the spelling asked for.
+            if let Some(p) = find_param(&lossy(pat)) {
+                if !seen(&found, p) {
+                    found.push((lossy(pat), p));
+                }
+            }
+            continue;
+        }
+        for p in PARAMS {
+            if !seen(&found, p) && glob_match(pat, p.name.as_bytes(), true) {
+                found.push((p.name.to_string(), p));
+            }
+        }
+    }
+    ctx.out.map(found.len());
+    for (name, p) in found {
+        ctx.out.bulk(name.as_bytes());
+        if p.name == "port" {
+            // The port actually bound (`--port 0` picks one).
+            ctx.out.bulk_int(ctx.st.port as i64);
+        } else {
+            ctx.out.bulk((p.get)(&ctx.st.cfg).as_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// CONFIG SET parameter value [parameter value ...]
+pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if !args.len().is_multiple_of(2) {
+        return err(ERR_SYNTAX);
+    }
+    let pairs: Vec<(String, String)> = args
+        .from(2)
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|c| (lossy(c[0]), lossy(c[1])))
+        .collect();
+    ctx.st
+        .cfg
+        .set_many(&pairs, |cfg, p| {
+            if p.name == "maxclients" {
+                return fit_maxclients(cfg.maxclients);
+            }
+            Ok(())
+        })
+        .map_err(|e| Error::from(format!("ERR {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Raises the open-file limit for `maxclients`, failing as Redis does when the system will not allow it.
+fn fit_maxclients(maxclients: u32) -> Result<(), String> {
+    crate::server::raise_fd_limit(maxclients);
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct passed in.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Ok(());
+    }
+    let want = maxclients as u64 + 32;
+    if lim.rlim_cur < want {
+        return Err(format!(
+            "The operating system is not able to handle the specified number of clients, try with {}",
+            lim.rlim_cur.saturating_sub(32)
+        ));
+    }
+    Ok(())
+}
+
+/// CONFIG RESETSTAT
+pub fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let st = &mut *ctx.st;
+    let t = &mut st.stats;
+    t.commands = 0;
+    t.connections = 0;
+    t.rejected_conns = 0;
+    t.net_in = 0;
+    t.net_out = 0;
+    t.keyspace_hits = 0;
+    t.keyspace_misses = 0;
+    t.error_replies = 0;
+    t.errors.clear();
+    t.ops_samples = [0; 16];
+    t.last_sample_cmds = 0;
+    for db in &mut st.dbs {
+        db.expired = 0;
+    }
+    for c in &mut st.cmdstats {
+        *c = Default::default();
+    }
+    LAZYFREED.store(0, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG REWRITE
+pub fn config_rewrite(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.st
+        .cfg
+        .rewrite()
+        .map_err(|e| Error::from(format!("ERR {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG HELP
+pub fn config_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// COMMAND
+
+/// ACL categories in Redis's order (the order COMMAND INFO lists them in).
+pub const ACL_CATEGORIES: &[&str] = &[
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+/// The bit of the ACL category called `name`.
+pub fn acl_bit(name: &str) -> u32 {
+    ACL_CATEGORIES
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(name))
+        .map_or(0, |i| 1 << i)
+}
+
+/// Categories Redis declares for a command beyond what its flags and group imply: (fullname, added,
+/// removed). With these, deriving gives Redis 7.0's categories for every command it has.
+const ACL_EXCEPTIONS: &[(&str, &[&str], &[&str])] = &[
+    ("asking", &["connection"], &[]),
+    ("readonly", &["connection"], &[]),
+    ("readwrite", &["connection"], &[]),
+    ("command", &["connection"], &[]),
+    ("dbsize", &["keyspace"], &[]),
+    ("flushall", &["keyspace", "dangerous"], &[]),
+    ("flushdb", &["keyspace", "dangerous"], &[]),
+    ("swapdb", &["keyspace", "dangerous"], &[]),
+    ("restore-asking", &["keyspace", "dangerous"], &[]),
+    ("info", &["dangerous"], &[]),
+    ("keys", &["dangerous"], &[]),
+    ("migrate", &["dangerous"], &[]),
+    ("restore", &["dangerous"], &[]),
+    ("lastsave", &["admin", "dangerous"], &[]),
+    ("role", &["admin", "dangerous"], &[]),
+    (
+        "sort",
+        &["set", "sortedset", "list", "dangerous"],
+        &["keyspace"],
+    ),
+    (
+        "sort_ro",
+        &["set", "sortedset", "list", "dangerous"],
+        &["keyspace"],
+    ),
+    ("wait", &["connection"], &["keyspace"]),
+    ("pubsub|help", &[], &["pubsub"]),
+];
+
+/// A command's ACL categories as a bit set over `ACL_CATEGORIES`, derived as Redis does: the family of
+/// its documentation group (not for containers), then what its flags imply, then the exceptions above.
+pub fn acl_categories(r: &Registered) -> u32 {
+    let cmd = r.cmd;
+    let group = match (cmd.group, r.parent) {
+        ("", Some(p)) => p.group,
+        (g, _) => g,
+    };
+    let family = match group {
+        "generic" => "keyspace",
+        "string" => "string",
+        "list" => "list",
+        "set" => "set",
+        "sorted-set" | "sorted_set" => "sortedset",
+        "hash" => "hash",
+        "bitmap" => "bitmap",
+        "hyperloglog" => "hyperloglog",
+        "geo" => "geo",
+        "stream" => "stream",
+        "pubsub" => "pubsub",
+        "transactions" => "transaction",
+        "scripting" => "scripting",
+        "connection" => "connection",
+        _ => "",
+    };
+    let mut c = if cmd.subs.is_empty() {
+        acl_bit(family)
+    } else {
+        0
+    };
+    // Subcommands of COMMAND share its category.
+    let base = r.fullname.split('|').next().unwrap_or("");
+    for (name, add, remove) in ACL_EXCEPTIONS {
+        if *name == r.fullname || (*name == "command" && base == "command") {
+            for a in *add {
+                c |= acl_bit(a);
+            }
+            for a in *remove {
+                c &= !acl_bit(a);
+            }
+        }
+    }
+    let f = cmd.flags;
+    if f & WRITE != 0 {
+        c |= acl_bit("write");
+    }
+    if f & READONLY != 0 && c & acl_bit("scripting") == 0 {
+        c |= acl_bit("read");
+    }
+    if f & ADMIN != 0 {
+        c |= acl_bit("admin") | acl_bit("dangerous");
+    }
+    if f & PUBSUB != 0 {
+        c |= acl_bit("pubsub");
+    }
+    if f & FAST != 0 {
+        c |= acl_bit("fast");
+    }
+    if f & BLOCKING != 0 {
+        c |= acl_bit("blocking");
+    }
+    if c & acl_bit("fast") == 0 {
+        c |= acl_bit("slow");
+    }
+    c
+}
+
+/// The registry index of `name` (`get`, or `config|get` for a subcommand), case-insensitively.
+fn lookup(name: &[u8]) -> Option<usize> {
+    let reg = registry();
+    match name.iter().position(|&c| c == b'|') {
+        None => reg.find(name),
+        Some(p) => reg
+            .find(&name[..p])
+            .and_then(|i| reg.find_sub(i, &name[p + 1..])),
+    }
+}
+
+/// Flags Redis keeps out of COMMAND INFO on purpose.
+const HIDDEN_FLAGS: u32 = MAY_REPLICATE | SENTINEL | ONLY_SENTINEL;
+
+/// One COMMAND INFO entry: name, arity, flags, first key, last key, step, ACL categories, tips, key specs,
+/// subcommands.
+fn write_info(out: &mut Out, idx: usize) {
+    let reg = registry();
+    let r = &reg.all[idx];
+    let cmd = r.cmd;
+    out.array(10);
+    out.bulk(r.fullname.as_bytes());
+    out.int(cmd.arity as i64);
+    let flags: Vec<&str> = FLAG_NAMES
+        .iter()
+        .filter(|(f, _)| cmd.flags & f & !HIDDEN_FLAGS != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    out.set(flags.len());
+    for f in flags {
+        out.simple(f);
+    }
+    out.int(cmd.keys.0 as i64);
+    out.int(cmd.keys.1 as i64);
+    out.int(cmd.keys.2 as i64);
+    let cats = acl_categories(r);
+    out.set(cats.count_ones() as usize);
+    for (i, c) in ACL_CATEGORIES.iter().enumerate() {
+        if cats & (1 << i) != 0 {
+            out.simple(&format!("@{c}"));
+        }
+    }
+    out.set(0);
+    out.set(0);
+    out.set(r.subs.len());
+    for &s in &r.subs {
+        write_info(out, s);
+    }
+}
+
+/// One COMMAND DOCS value: a map of summary, since, group, complexity and, for containers, subcommands.
+fn write_docs(out: &mut Out, idx: usize) {
+    let reg = registry();
+    let r = &reg.all[idx];
+    let cmd = r.cmd;
+    let group = match (cmd.group, r.parent) {
+        ("", Some(p)) => p.group,
+        (g, _) => g,
+    };
+    let fields = [
+        ("summary", cmd.summary),
+        ("since", cmd.since),
+        ("group", group),
+        ("complexity", cmd.complexity),
+    ];
+    let present: Vec<&(&str, &str)> = fields.iter().filter(|(_, v)| !v.is_empty()).collect();
+    out.map(present.len() + usize::from(!r.subs.is_empty()));
+    for (k, v) in present {
+        out.bulk(k.as_bytes());
+        out.bulk(v.as_bytes());
+    }
+    if !r.subs.is_empty() {
+        out.bulk(b"subcommands");
+        out.map(r.subs.len());
+        for &s in &r.subs {
+            out.bulk(reg.all[s].fullname.as_bytes());
+            write_docs(out, s);
+        }
+    }
+}
+
+/// COMMAND
+pub fn command(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let reg = registry();
+    let top: Vec<usize> = reg
+        .top_level()
+        .filter_map(|r| reg.find(r.cmd.name.as_bytes()))
+        .collect();
+    ctx.out.array(top.len());
+    for i in top {
+        write_info(ctx.out, i);
+    }
+    Ok(())
+}
+
+/// COMMAND COUNT
+pub fn command_count(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.out.int(registry().top_level().count() as i64);
+    Ok(())
+}
+
+/// COMMAND INFO [command-name [command-name ...]]
+pub fn command_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() == 2 {
+        return command(ctx, args);
+    }
+    ctx.out.array(args.len() - 2);
+    for name in args.from(2) {
+        match lookup(name) {
+            Some(i) => write_info(ctx.out, i),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND DOCS [command-name [command-name ...]]
+pub fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let reg = registry();
+    let list: Vec<usize> = if args.len() == 2 {
+        reg.top_level()
+            .filter_map(|r| reg.find(r.cmd.name.as_bytes()))
+            .collect()
+    } else {
+        args.from(2).filter_map(lookup).collect()
+    };
+    ctx.out.map(list.len());
+    for i in list {
+        ctx.out.bulk(reg.all[i].fullname.as_bytes());
+        write_docs(ctx.out, i);
+    }
+    Ok(())
+}
+
+/// COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]
+pub fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    enum Filter<'a> {
+        All,
+        None,
+        Cat(u32),
+        Pattern(&'a [u8]),
+    }
+    let filter = match args.len() {
+        2 => Filter::All,
+        5 if eq_ci(&args[2], b"filterby") => {
+            let (kind, v) = (&args[3], &args[4]);
+            if eq_ci(kind, b"module") {
+                Filter::None
+            } else if eq_ci(kind, b"aclcat") {
+                match acl_bit(&lossy(v)) {
+                    0 => Filter::None,
+                    b => Filter::Cat(b),
+                }
+            } else if eq_ci(kind, b"pattern") {
+                Filter::Pattern(v)
+            } else {
+                return err(ERR_SYNTAX);
+            }
+        }
+        _ => return err(ERR_SYNTAX),
+    };
+    let reg = registry();
+    let mut names: Vec<&str> = Vec::new();
+    for top in reg.top_level() {
+        let Some(ti) = reg.find(top.cmd.name.as_bytes()) else {
+            continue;
+        };
+        for i in std::iter::once(ti).chain(top.subs.iter().copied()) {
+            let r = &reg.all[i];
+            let keep = match &filter {
+                Filter::All => true,
+                Filter::None => false,
+                Filter::Cat(b) => acl_categories(r) & b != 0,
+                Filter::Pattern(p) => glob_match(p, r.fullname.as_bytes(), true),
+            };
+            if keep {
+                names.push(&r.fullname);
+            }
+        }
+    }
+    ctx.out.array(names.len());
+    for n in names {
+        ctx.out.bulk(n.as_bytes());
+    }
+    Ok(())
+}
+
+/// COMMAND GETKEYS command [arg [arg ...]]
+pub fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let reg = registry();
+    let argv: Vec<&[u8]> = args.from(2).collect();
+    let Some(mut idx) = reg.find(argv[0]) else {
+        return err("ERR Invalid command specified");
+    };
+    if !reg.all[idx].subs.is_empty() && argv.len() >= 2 {
+        match reg.find_sub(idx, argv[1]) {
+            Some(s) => idx = s,
+            None => return err("ERR Invalid command specified"),
+        }
+    }
+    let cmd = reg.all[idx].cmd;
+    let (first, last, step) = cmd.keys;
+    if first == 0 {
+        return err("ERR The command has no key arguments");
+    }
+    let argc = argv.len() as i32;
+    if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
+        return err("ERR Invalid number of arguments specified for command");
+    }
+    let last = if last < 0 { argc + last } else { last };
+    let mut keys = Vec::new();
+    let mut i = first;
+    while i <= last && i < argc {
+        keys.push(argv[i as usize]);
+        i += step.max(1);
+    }
+    if keys.is_empty() {
+        if cmd.flags & NO_MANDATORY_KEYS != 0 {
+            ctx.out.array(0);
+            return Ok(());
+        }
+        return err("ERR Invalid arguments specified for command");
+    }
+    ctx.out.array(keys.len());
+    for k in keys {
+        ctx.out.bulk(k);
+    }
+    Ok(())
+}
+
+/// COMMAND HELP
+pub fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// TIME, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB
+
+/// TIME
+pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(d.as_secs() as i64);
+    ctx.out.bulk_int(d.subsec_micros() as i64);
+    Ok(())
+}
+
+/// LASTSAVE
+pub fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.out.int(ctx.st.lastsave as i64);
+    Ok(())
+}
+
+/// DBSIZE
+pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let n = ctx.db().len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// The optional `ASYNC | SYNC` of FLUSHDB and FLUSHALL; true for a background free.
+fn flush_mode(ctx: &Ctx, args: &Args) -> Result<bool, Error> {
+    match args.len() {
+        1 => Ok(ctx.st.cfg.lazyfree_lazy_user_flush),
+        2 if eq_ci(&args[1], b"async") => Ok(true),
+        2 if eq_ci(&args[1], b"sync") => Ok(false),
+        _ => err(ERR_SYNTAX),
+    }
+}
+
+/// Below this many keys a background free costs more than it saves (Redis's LAZYFREE_THRESHOLD is 64
+/// allocations per object; here whole databases are handed over).
+const LAZYFREE_MIN_KEYS: usize = 1024;
+
+/// Empties database `i`. With `lazy`, the old contents are dropped on a background thread, so the loop
+/// does not stall freeing millions of keys.
+fn flush_db(st: &mut State, i: usize, lazy: bool) {
+    let n = st.dbs[i].len();
+    if !lazy || n < LAZYFREE_MIN_KEYS {
+        st.dbs[i].clear();
+        return;
+    }
+    let mut fresh = Db::new(st.rng.next_u64());
+    fresh.expired = st.dbs[i].expired;
+    let old = std::mem::replace(&mut st.dbs[i], fresh);
+    LAZYFREE_PENDING.fetch_add(n as u64, Ordering::Relaxed);
+    let spawned = std::thread::Builder::new()
+        .name("lazyfree".into())
+        .spawn(move || {
+            drop(old);
+            LAZYFREE_PENDING.fetch_sub(n as u64, Ordering::Relaxed);
+            LAZYFREED.fetch_add(n as u64, Ordering::Relaxed);
+        });
+    if let Err(e) = spawned {
+        // The closure (and the old database) was dropped with the failed spawn.
+        warn!("Cannot start a lazyfree thread ({e}); freed synchronously");
+        LAZYFREE_PENDING.fetch_sub(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// FLUSHDB [ASYNC | SYNC]
+pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let lazy = flush_mode(ctx, args)?;
+    flush_db(ctx.st, ctx.db, lazy);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FLUSHALL [ASYNC | SYNC]
+pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let lazy = flush_mode(ctx, args)?;
+    for i in 0..ctx.st.dbs.len() {
+        flush_db(ctx.st, i, lazy);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SWAPDB index1 index2
+pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let a = crate::util::parse_i64(&args[1]).ok_or(Error::from("ERR invalid first DB index"))?;
+    let b = crate::util::parse_i64(&args[2]).ok_or(Error::from("ERR invalid second DB index"))?;
+    let n = ctx.st.dbs.len() as i64;
+    if !(0..n).contains(&a) || !(0..n).contains(&b) {
+        return err(super::ERR_DB_INDEX);
+    }
+    ctx.st.dbs.swap(a as usize, b as usize);
+    ctx.out.ok();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DEBUG
+
+/// C's `strtod` on a prefix: the longest leading decimal number, 0 when there is none.
+fn strtod(s: &[u8]) -> f64 {
+    let t = String::from_utf8_lossy(s);
+    let t = t.trim_start();
+    let mut end = 0;
+    let b = t.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let mut digits = false;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+        digits = true;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+            digits = true;
+        }
+    }
+    if digits {
+        end = i;
+        if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+            let mut j = i + 1;
+            if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+                j += 1;
+            }
+            let k = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > k {
+                end = j;
+            }
+        }
+    }
+    t[..end].parse().unwrap_or(0.0)
+}
+
+/// C's `atoi`: optional spaces and sign, then leading digits; 0 when there are none.
+fn atoi(s: &[u8]) -> i64 {
+    let t = String::from_utf8_lossy(s);
+    let t = t.trim_start();
+    let (neg, rest) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n = rest
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| {
+            n.wrapping_mul(10).wrapping_add((d - b'0') as i64)
+        });
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// Bytes of Redis's RDB length prefix for `len`.
+fn rdb_len_size(len: u64) -> u64 {
+    match len {
+        0..=63 => 1,
+        64..=16383 => 2,
+        16384..=0xFFFF_FFFF => 5,
+        _ => 9,
+    }
+}
+
+/// What a string takes in an RDB file (DEBUG OBJECT's serializedlength): integers that fit 32 bits as
+/// Redis's integer encodings, anything else as length plus bytes. (Redis may LZF-compress strings over 20
+/// bytes; this server does not model that.)
+fn rdb_string_len(s: &[u8]) -> u64 {
+    if s.len() <= 11 {
+        if let Some(n) = crate::util::parse_i64(s) {
+            if let Ok(v) = i32::try_from(n) {
+                return if i8::try_from(v).is_ok() {
+                    2
+                } else if i16::try_from(v).is_ok() {
+                    3
+                } else {
+                    5
+                };
+            }
+        }
+    }
+    rdb_len_size(s.len() as u64) + s.len() as u64
+}
+
+const DEBUG_HELP: &[&str] = &[
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+];
+
+/// DEBUG subcommand [argument]: HELP, SLEEP, SET-ACTIVE-EXPIRE, OBJECT, LOG, ERROR, PROTOCOL.
+pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let sub = &args[1];
+    let argc = args.len();
+    if eq_ci(sub, b"help") && argc == 2 {
+        reply_help(ctx.out, "DEBUG", DEBUG_HELP);
+    } else if eq_ci(sub, b"sleep") && argc == 3 {
+        let secs = strtod(&args[2]);
+        // Blocks the whole server on purpose, as in Redis: tests use it to simulate a busy server.
+        if secs > 0.0 && secs.is_finite() {
+            std::thread::sleep(Duration::from_secs_f64(secs.min(1e9)));
+        }
+        ctx.out.ok();
+    } else if eq_ci(sub, b"set-active-expire") && argc == 3 {
+        ctx.st.active_expire = atoi(&args[2]) != 0;
+        ctx.out.ok();
+    } else if eq_ci(sub, b"log") && argc == 3 {
+        warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
+        ctx.out.ok();
+    } else if eq_ci(sub, b"error") && argc == 3 {
+        return Err(Error::from(lossy(&args[2])));
+    } else if eq_ci(sub, b"object") && argc == 3 {
+        debug_object(ctx, &args[2])?;
+    } else if eq_ci(sub, b"protocol") && argc == 3 {
+        debug_protocol(ctx.out, &args[2])?;
+    } else {
+        let mut name = lossy(&sub[..sub.len().min(128)]);
+        name.truncate(128);
+        return Err(Error::from(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{name}'. Try DEBUG HELP."
+        )));
+    }
+    Ok(())
+}
+
+/// DEBUG OBJECT key
+fn debug_object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
+    let now = ctx.st.now;
+    let db = &mut ctx.st.dbs[ctx.db];
+    let i = db.peek(key, now).ok_or(Error::from(ERR_NO_KEY))?;
+    let e = db.entry(i);
+    let mut tmp = [0u8; 20];
+    let (refcount, serialized) = match e.val.as_bytes(&mut tmp) {
+        Some(s) => {
+            // Redis shares the integers 0..10000 between keys (OBJ_SHARED_REFCOUNT).
+            let shared = e.val.encoding() == "int"
+                && crate::util::parse_i64(s).is_some_and(|n| (0..10000).contains(&n));
+            (if shared { i32::MAX as i64 } else { 1 }, rdb_string_len(s))
+        }
+        None => (1, e.val.heap_size() as u64),
+    };
+    let secs = (now / 1000) as u32;
+    let line = format!(
+        "Value at:{:p} refcount:{refcount} encoding:{} serializedlength:{serialized} lru:{} lru_seconds_idle:{}",
+        &e.val as *const _,
+        e.val.encoding(),
+        e.lru & 0xFF_FFFF,
+        secs.wrapping_sub(e.lru)
+    );
+    ctx.out.simple(&line);
+    Ok(())
+}
+
+/// DEBUG PROTOCOL double's sample value, Redis's own (not an approximation of pi).
+#[allow(clippy::approx_constant)]
+const DEBUG_DOUBLE: f64 = 3.141;
+
+/// DEBUG PROTOCOL type: a sample of each reply type, as Redis 7.0 sends it in RESP2 and RESP3.
+fn debug_protocol(out: &mut Out, kind: &[u8]) -> CmdResult {
+    let k = kind.to_ascii_lowercase();
+    match k.as_slice() {
+        b"string" => out.bulk(b"Hello World"),
+        b"integer" => out.int(12345),
+        b"double" => out.double(DEBUG_DOUBLE),
+        b"bignum" => {
+            const BIG: &[u8] = b"1234567999999999999999999999999999999";
+            if out.resp3 {
+                out.raw(b"(");
+                out.raw(BIG);
+                out.raw(b"\r\n");
+            } else {
+                out.bulk(BIG);
+            }
+        }
+        b"null" => out.null(),
+        b"array" | b"set" => {
+            if k == b"set" {
+                out.set(3);
+            } else {
+                out.array(3);
+            }
+            for j in 0..3 {
+                out.int(j);
+            }
+        }
+        b"map" => {
+            out.map(3);
+            for j in 0..3 {
+                out.int(j);
+                out.boolean(j == 1);
+            }
+        }
+        b"attrib" => {
+            if out.resp3 {
+                out.raw(b"|1\r\n");
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !out.resp3 {
+                return err("ERR RESP2 is not supported by this command");
+            }
+            out.raw(b">2\r\n");
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        b"verbatim" => out.verbatim(b"This is a verbatim\nstring"),
+        b"true" => out.boolean(true),
+        b"false" => out.boolean(false),
+        _ => return err(
+            "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+        ),
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scripting: FUNCTION, SCRIPT, EVAL*, FCALL*
+
+/// FUNCTION LOAD, SCRIPT LOAD, SCRIPT DEBUG, FCALL, FCALL_RO: there is no engine to run code.
+pub fn no_scripting(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    err(ERR_NO_SCRIPTING)
+}
+
+/// Redis's numkeys checks of EVAL and EVALSHA, which come before the script is looked at.
+fn check_numkeys(args: &Args) -> CmdResult {
+    let n = crate::util::parse_i64(&args[2]).ok_or(Error::from(ERR_NOT_INT))?;
+    if n > args.len() as i64 - 3 {
+        return err("ERR Number of keys can't be greater than number of args");
+    }
+    if n < 0 {
+        return err("ERR Number of keys can't be negative");
+    }
+    Ok(())
+}
+
+/// EVAL script numkeys [key [key ...]] [arg [arg ...]] (and EVAL_RO)
+pub fn eval(_ctx: &mut Ctx, args: &Args) -> CmdResult {
+    check_numkeys(args)?;
+    err(ERR_NO_SCRIPTING)
+}
+
+/// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]] (and EVALSHA_RO): the script cache is always
+/// empty, so this is Redis's NOSCRIPT, which clients answer by falling back to EVAL.
+pub fn evalsha(_ctx: &mut Ctx, args: &Args) -> CmdResult {
+    check_numkeys(args)?;
+    err("NOSCRIPT No matching script. Please use EVAL.")
+}
+
+/// FUNCTION KILL, SCRIPT KILL: nothing ever runs.
+pub fn not_busy(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    err("NOTBUSY No scripts in execution right now.")
+}
+
+/// FUNCTION DELETE library-name
+pub fn function_delete(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    err("ERR Library not found")
+}
+
+/// FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
+pub fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut withcode, mut pattern) = (false, false);
+    let mut i = 2;
+    while i < args.len() {
+        let a = &args[i];
+        if !withcode && eq_ci(a, b"withcode") {
+            withcode = true;
+        } else if !pattern && eq_ci(a, b"libraryname") {
+            if i + 1 >= args.len() {
+                return err("ERR library name argument was not given");
+            }
+            pattern = true;
+            i += 1;
+        } else {
+            return Err(Error::from(format!("ERR Unknown argument {}", lossy(a))));
+        }
+        i += 1;
+    }
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// FUNCTION STATS
+pub fn function_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.out.map(2);
+    ctx.out.bulk(b"running_script");
+    ctx.out.null();
+    ctx.out.bulk(b"engines");
+    ctx.out.map(0);
+    Ok(())
+}
+
+/// `FUNCTION FLUSH` / `SCRIPT FLUSH`'s optional `ASYNC | SYNC`.
+fn check_flush_mode(args: &Args, msg: &'static str) -> CmdResult {
+    match args.len() {
+        2 => Ok(()),
+        3 if eq_ci(&args[2], b"async") || eq_ci(&args[2], b"sync") => Ok(()),
+        _ => err(msg),
+    }
+}
+
+/// FUNCTION FLUSH [ASYNC | SYNC]
+pub fn function_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    check_flush_mode(args, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FUNCTION DUMP's payload for no libraries, byte for byte what Redis 7.0 sends: the RDB version (10)
+/// and the CRC64 of the empty body.
+const EMPTY_FUNCTION_DUMP: &[u8] = b"\x0a\x00\x5d\x9b\x5c\x40\x0f\x7f\xa2\xda";
+
+/// FUNCTION DUMP
+pub fn function_dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.out.bulk(EMPTY_FUNCTION_DUMP);
+    Ok(())
+}
+
+/// FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
+pub fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return err(ERR_SYNTAX);
+    }
+    if args.len() == 4
+        && ![&b"flush"[..], b"append", b"replace"]
+            .iter()
+            .any(|p| eq_ci(&args[3], p))
+    {
+        return err(
+            "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+        );
+    }
+    if &args[2] != EMPTY_FUNCTION_DUMP {
+        return err(ERR_NO_SCRIPTING);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FUNCTION HELP
+pub fn function_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "FUNCTION",
+        &[
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries (there are none: this server has no",
+            "    scripting engine).",
+            "STATS",
+            "    Return information about the current function running (always nil here).",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+        ],
+    );
+    Ok(())
+}
+
+/// SCRIPT EXISTS sha1 [sha1 ...]
+pub fn script_exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.out.array(args.len() - 2);
+    for _ in 2..args.len() {
+        ctx.out.int(0);
+    }
+    Ok(())
+}
+
+/// SCRIPT FLUSH [ASYNC | SYNC]
+pub fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    check_flush_mode(args, "ERR SCRIPT FLUSH only support SYNC|ASYNC option")?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SCRIPT HELP
+pub fn script_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    reply_help(
+        ctx.out,
+        "SCRIPT",
+        &[
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes_match_redis() {
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(1023), "1023B");
+        assert_eq!(bytes_to_human(941088), "919.03K");
+        assert_eq!(bytes_to_human(6676480), "6.37M");
+        assert_eq!(bytes_to_human(25276502016), "23.54G");
+    }
+
+    #[test]
+    fn c_number_prefixes() {
+        assert_eq!(strtod(b"0.1"), 0.1);
+        assert_eq!(strtod(b"abc"), 0.0);
+        assert_eq!(strtod(b" 2.5s"), 2.5);
+        assert_eq!(strtod(b"1e-3x"), 0.001);
+        assert_eq!(atoi(b"1"), 1);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b"-3x"), -3);
+    }
+
+    #[test]
+    fn rdb_lengths() {
+        assert_eq!(rdb_string_len(b"v"), 2);
+        assert_eq!(rdb_string_len(b"123"), 2);
+        assert_eq!(rdb_string_len(b"1000"), 3);
+        assert_eq!(rdb_string_len(b"100000"), 5);
+        assert_eq!(rdb_string_len(b"0123"), 5);
+        assert_eq!(rdb_string_len(&[b'a'; 64]), 66);
+    }
+
+    #[test]
+    fn acl_categories_follow_redis() {
+        let names = |cmd: &str| {
+            let r = &registry().all[lookup(cmd.as_bytes()).unwrap()];
+            let c = acl_categories(r);
+            ACL_CATEGORIES
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| c & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(names("get"), "read string fast");
+        assert_eq!(names("config|get"), "admin slow dangerous");
+        assert_eq!(names("config"), "slow");
+        assert_eq!(names("command"), "slow connection");
+        assert_eq!(names("command|info"), "slow connection");
+        assert_eq!(names("dbsize"), "keyspace read fast");
+        assert_eq!(names("flushall"), "keyspace write slow dangerous");
+        assert_eq!(names("lastsave"), "admin fast dangerous");
+        assert_eq!(names("eval_ro"), "slow scripting");
+        assert_eq!(names("function"), "slow");
+    }
 }
