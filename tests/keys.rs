@@ -174,8 +174,11 @@ fn scan_arguments_and_errors() {
         t.ex(&["SCAN", ""], one);
         t.ex(&["SCAN", "+0"], one);
         t.ex(&["SCAN", "-0"], one);
-        t.ex(&["SCAN", "-1"], none);
-        t.ex(&["SCAN", "18446744073709551615"], none);
+        // Past the end: the walk is over (Redis may still hand back the keys of its last bucket).
+        for c in ["-1", "18446744073709551615"] {
+            let r = t.q(&["SCAN", c]);
+            assert!(r == none || r == one, "{} SCAN {c}: {r:?}", t.name);
+        }
         for bad in ["abc", " 1", "1 ", "18446744073709551616", "0x1", "+", "1.5"] {
             t.ex(&["SCAN", bad], "-ERR invalid cursor\r\n");
         }
