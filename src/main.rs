@@ -8,7 +8,12 @@ fn main() {
     let cli = Cli::parse();
     let cfg = Config::from_cli(&cli).unwrap_or_else(|e| fail(&e));
     let level = level_filter(&cfg.loglevel).unwrap_or(log::LevelFilter::Info);
-    let _ = simple_logger::SimpleLogger::new().with_level(level).init();
+    // The logger passes everything and `log`'s global maximum filters, so CONFIG SET loglevel can raise
+    // the level at run time as well as lower it.
+    let _ = simple_logger::SimpleLogger::new()
+        .with_level(log::LevelFilter::Trace)
+        .init();
+    log::set_max_level(level);
     ferrokv::server::raise_fd_limit(cfg.maxclients);
     let mut server = Server::bind(cfg).unwrap_or_else(|e| fail(&format!("cannot listen: {e}")));
     let addr = server.local_addr().unwrap_or_else(|e| fail(&e.to_string()));
