@@ -440,6 +440,23 @@ fn client_list_format() {
     assert_eq!(field(lines[2], "id"), eid);
     assert_eq!(field(lines[2], "cmd"), "client|id");
     assert_eq!(field(lines[3], "cmd"), "NULL");
+    // Rejected commands count as the last one; unknown ones clear it (cmd=NULL), as in Redis.
+    assert_eq!(
+        e.cmds(&["GET"]),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    let list = c.cmds(&["CLIENT", "LIST", "ID", &eid]);
+    assert_eq!(field(text_of(&list).trim_end(), "cmd"), "get");
+    assert!(e
+        .cmds(&["NOSUCH"])
+        .starts_with("-ERR unknown command 'NOSUCH'"));
+    let list = c.cmds(&["CLIENT", "LIST", "ID", &eid]);
+    assert_eq!(field(text_of(&list).trim_end(), "cmd"), "NULL");
+    assert!(e
+        .cmds(&["CLIENT", "NOSUCH"])
+        .starts_with("-ERR unknown subcommand"));
+    let list = c.cmds(&["CLIENT", "LIST", "ID", &eid]);
+    assert_eq!(field(text_of(&list).trim_end(), "cmd"), "NULL");
     // CLIENT INFO is this connection's line.
     let info = c.cmds(&["CLIENT", "INFO"]);
     let line = text_of(&info);

@@ -338,6 +338,8 @@ fn push_c_str(out: &mut Vec<u8>, s: &[u8], max: usize) {
 }
 
 fn reject(ctx: &mut Ctx, idx: Option<usize>, msg: &[u8]) {
+    // Redis records the looked-up command (NULL when unknown) even when it rejects it: CLIENT LIST's cmd=.
+    ctx.conns[ctx.id].last_cmd = idx;
     if let Some(i) = idx {
         ctx.st.cmdstats[i].rejected += 1;
     }
