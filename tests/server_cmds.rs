@@ -767,14 +767,15 @@ fn debug_sleep_blocks_the_server() {
     let s = TestServer::start(&[]);
     let mut a = s.raw();
     let mut b = s.raw();
-    a.send(&common::encode(&[b"DEBUG", b"SLEEP", b"0.3"]));
-    std::thread::sleep(Duration::from_millis(50));
-    let t = Instant::now();
+    let t0 = Instant::now();
+    a.send(&common::encode(&[b"DEBUG", b"SLEEP", b"0.5"]));
+    std::thread::sleep(Duration::from_millis(100));
+    // The loop is asleep inside DEBUG SLEEP: the other client waits for it to end.
     assert_eq!(b.cmds(&["PING"]), "+PONG\r\n");
     assert!(
-        t.elapsed() >= Duration::from_millis(150),
+        t0.elapsed() >= Duration::from_millis(450),
         "{:?}",
-        t.elapsed()
+        t0.elapsed()
     );
     assert_eq!(String::from_utf8_lossy(&a.read_reply()), "+OK\r\n");
 }

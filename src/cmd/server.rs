@@ -1545,8 +1545,8 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else if eq_ci(sub, b"protocol") && argc == 3 {
         debug_protocol(ctx.out, &args[2])?;
     } else {
-        let mut name = lossy(&sub[..sub.len().min(128)]);
-        name.truncate(128);
+        // Redis's `%.128s`: at most 128 bytes of the name.
+        let name = lossy(&sub[..sub.len().min(128)]);
         return Err(Error::from(format!(
             "ERR unknown subcommand or wrong number of arguments for '{name}'. Try DEBUG HELP."
         )));
