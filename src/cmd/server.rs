@@ -372,15 +372,14 @@ fn lossy(b: &[u8]) -> String {
 
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
 pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (mut nosave, mut save, mut force, mut other, mut abort) =
-        (false, false, false, false, false);
+    let (mut nosave, mut save, mut force, mut now, mut abort) = (false, false, false, false, false);
     for a in args.from(1) {
         if eq_ci(a, b"nosave") {
             nosave = true;
         } else if eq_ci(a, b"save") {
             save = true;
         } else if eq_ci(a, b"now") {
-            other = true;
+            now = true;
         } else if eq_ci(a, b"force") {
             force = true;
         } else if eq_ci(a, b"abort") {
@@ -389,7 +388,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
             return err(ERR_SYNTAX);
         }
     }
-    if (abort && (nosave || save || force || other)) || (nosave && save) {
+    if (abort && (nosave || save || force || now)) || (nosave && save) {
         return err(ERR_SYNTAX);
     }
     if abort {
@@ -578,7 +577,8 @@ pub fn rss_bytes() -> u64 {
 }
 
 /// Bytes the allocator has handed out and not had back (glibc's mallinfo2), the same measure as Redis's
-/// `used_memory`; elsewhere the RSS stands in for it.
+/// `used_memory`; elsewhere the RSS stands in for it. This assumes the system allocator: a
+/// `#[global_allocator]` must come with its own figure here (and in `mem_allocator`).
 pub fn used_memory() -> u64 {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
