@@ -63,13 +63,7 @@ fn run(
         match parser.parse(&input[pos..], false) {
             Parsed::Request(n) => {
                 let args = Args::new(&input[pos..], &parser.args);
-                let mut ctx = Ctx {
-                    st,
-                    conns,
-                    id,
-                    db: 0,
-                    out,
-                };
+                let mut ctx = Ctx::new(st, conns, id, 0, out);
                 dispatch(&mut ctx, &args);
                 pos += n;
             }

@@ -306,9 +306,107 @@ pub struct Ctx<'a> {
     /// Its selected database.
     pub db: usize,
     pub out: &'a mut Out,
+    /// Running a blocked client's command again because a key it waits on was signalled.
+    pub reexec: bool,
+    /// Set by `block` during a re-run that still finds nothing: the client keeps its place in line.
+    pub still_blocked: bool,
+    /// Running queued commands inside EXEC: blocking commands must not block.
+    pub in_exec: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        st: &'a mut State,
+        conns: &'a mut Slab<Conn>,
+        id: usize,
+        db: usize,
+        out: &'a mut Out,
+    ) -> Ctx<'a> {
+        Ctx {
+            st,
+            conns,
+            id,
+            db,
+            out,
+            reexec: false,
+            still_blocked: false,
+            in_exec: false,
+        }
+    }
 }
 
 impl Ctx<'_> {
+    /// Tells clients blocked on `key` (in the selected db) that it may now have what they wait for.
+    #[inline]
+    pub fn signal_key(&mut self, key: &[u8]) {
+        self.st.waiters.signal(self.db, key);
+    }
+
+    /// Marks clients WATCHing `key` in `db` so their EXEC fails.
+    #[inline]
+    pub fn touch_key(&mut self, db: usize, key: &[u8]) {
+        if let Some(w) = self.st.waiters.watchers(db, key) {
+            for &c in w {
+                if let Some(conn) = self.conns.get_mut(c) {
+                    conn.watch_dirty = true;
+                }
+            }
+        }
+    }
+
+    /// Marks every client WATCHing any key of `db` (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn touch_all_watched(&mut self, db: usize) {
+        for ids in self.st.waiters.watched[db].values() {
+            for &c in ids {
+                if let Some(conn) = self.conns.get_mut(c) {
+                    conn.watch_dirty = true;
+                }
+            }
+        }
+    }
+
+    /// True when a command that finds nothing may block here; inside EXEC it must answer at once instead.
+    pub fn may_block(&self) -> bool {
+        !self.in_exec
+    }
+
+    /// Blocks the client on `keys` until `deadline` (unix ms, 0 forever): the command writes no reply now and
+    /// is run again when a key is signalled; on timeout the client gets a null array (`null_array`) or a
+    /// null bulk. During such a re-run the client simply keeps waiting, in its place.
+    pub fn block(&mut self, args: &Args, keys: Vec<Box<[u8]>>, deadline: u64, null_array: bool) {
+        if self.reexec {
+            self.still_blocked = true;
+            return;
+        }
+        self.st.waiters.block(self.id, self.db, &keys, deadline);
+        self.conns[self.id].blocked = Some(Box::new(crate::server::conn::Blocked {
+            cmd: crate::server::conn::OwnedArgs::from_args(args),
+            db: self.db,
+            keys,
+            deadline,
+            timeout_null_array: null_array,
+        }));
+    }
+
+    /// Appends a Pub/Sub-style message to client `target`'s output: into this turn's buffer when it is the
+    /// client being served, else into its own buffer, flushed by the loop after the turn.
+    pub fn push_to(&mut self, target: usize, write: impl FnOnce(&mut Out)) {
+        if target == self.id {
+            write(self.out);
+            return;
+        }
+        let Some(c) = self.conns.get_mut(target) else {
+            return;
+        };
+        let mut out = Out {
+            buf: std::mem::take(&mut c.wbuf),
+            resp3: c.resp3,
+        };
+        write(&mut out);
+        c.wbuf = out.buf;
+        self.st.waiters.wake.push(target);
+    }
+
     /// The selected database.
     #[inline]
     pub fn db(&mut self) -> &mut Db {
@@ -397,9 +495,58 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
         reject(ctx, Some(idx), b"NOAUTH Authentication required.");
         return;
     }
+    let conn = &ctx.conns[ctx.id];
+    if conn.multi.is_some() && flags & NO_MULTI != 0 {
+        reject(
+            ctx,
+            Some(idx),
+            b"ERR Command not allowed inside a transaction",
+        );
+        return;
+    }
+    let top = r.parent.map_or(cmd.name, |p| p.name);
+    if !ctx.out.resp3
+        && conn.subscriptions() > 0
+        && !matches!(
+            top,
+            "ping"
+                | "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "quit"
+                | "reset"
+        )
+    {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            r.fullname
+        );
+        reject(ctx, Some(idx), msg.as_bytes());
+        return;
+    }
+    if conn.multi.is_some()
+        && !ctx.in_exec
+        && !matches!(
+            top,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        let queued = crate::server::conn::OwnedArgs::from_args(args);
+        if let Some(q) = ctx.conns[ctx.id].multi.as_mut() {
+            q.push(queued);
+        }
+        ctx.out.simple("QUEUED");
+        return;
+    }
     ctx.conns[ctx.id].last_cmd = Some(idx);
     let start = Instant::now();
     let res = (cmd.handler)(ctx, args);
+    if cmd.flags & WRITE != 0 && res.is_ok() && !ctx.st.waiters.watched[ctx.db].is_empty() {
+        touch_command_keys(ctx, cmd, args);
+    }
     let us = start.elapsed().as_micros() as u64;
     let st = &mut *ctx.st;
     st.stats.commands += 1;
@@ -410,6 +557,25 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
         cs.failed += 1;
         st.count_error(e.0.as_bytes());
         ctx.out.error(e.0.as_bytes());
+    }
+}
+
+/// Invalidates WATCHes on the keys a write command names (by its first/last/step key positions).
+fn touch_command_keys(ctx: &mut Ctx, cmd: &Cmd, args: &Args) {
+    let (first, last, step) = cmd.keys;
+    if first <= 0 || step <= 0 {
+        return;
+    }
+    let argc = args.len() as i32;
+    let last = if last < 0 {
+        argc + last
+    } else {
+        last.min(argc - 1)
+    };
+    let mut i = first;
+    while i <= last {
+        ctx.touch_key(ctx.db, &args[i as usize]);
+        i += step;
     }
 }
 

@@ -241,6 +241,7 @@ fn hex_val(c: u8) -> Option<u8> {
 /// `\n \r \t \b \a \xHH` and `\<any>` escapes, `'...'` takes `\'`, a closing quote must be followed by a
 /// space or the end, and a NUL byte ends the line. Arguments that need no unescaping are ranges into `line`;
 /// if any needs it, every argument is copied into `scratch` instead (returns true).
+#[allow(clippy::result_unit_err)]
 pub fn split_args(
     line: &[u8],
     args: &mut Vec<(usize, usize)>,

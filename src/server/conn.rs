@@ -34,6 +34,8 @@ pub struct Conn {
     pub writable: bool,
     /// On the loop's list of connections with unfinished input.
     pub pending: bool,
+    /// The peer's FIN was reported: a short read no longer means nothing is left, the EOF still is.
+    pub read_closed: bool,
     pub no_evict: bool,
     pub created_ms: u64,
     pub last_ms: u64,
@@ -41,6 +43,56 @@ pub struct Conn {
     pub last_cmd: Option<usize>,
     /// When the output first passed the soft limit (0: it has not).
     pub soft_since_ms: u64,
+    /// Commands queued by MULTI (None outside a transaction).
+    pub multi: Option<Vec<OwnedArgs>>,
+    /// A command failed to queue: EXEC must abort.
+    pub multi_error: bool,
+    /// Keys this client WATCHes: (db, key, whether it was a live key with a deadline when watched).
+    pub watched: Vec<(usize, Box<[u8]>)>,
+    /// A watched key was touched: EXEC must fail.
+    pub watch_dirty: bool,
+    /// Set while the client waits in a blocking command.
+    pub blocked: Option<Box<Blocked>>,
+    /// Pub/Sub channels and patterns this client is subscribed to.
+    pub channels: Vec<Box<[u8]>>,
+    pub patterns: Vec<Box<[u8]>>,
+    pub shard_channels: Vec<Box<[u8]>>,
+}
+
+/// A request's arguments copied out of the read buffer (queued in MULTI, or saved by a blocked command).
+#[derive(Debug, Default, Clone)]
+pub struct OwnedArgs {
+    pub buf: Vec<u8>,
+    pub ranges: Vec<(usize, usize)>,
+}
+
+impl OwnedArgs {
+    pub fn from_args(args: &crate::cmd::Args) -> OwnedArgs {
+        let mut o = OwnedArgs::default();
+        for a in args.iter() {
+            let start = o.buf.len();
+            o.buf.extend_from_slice(a);
+            o.ranges.push((start, o.buf.len()));
+        }
+        o
+    }
+
+    pub fn args(&self) -> crate::cmd::Args<'_> {
+        crate::cmd::Args::new(&self.buf, &self.ranges)
+    }
+}
+
+/// What a blocked client waits for.
+#[derive(Debug)]
+pub struct Blocked {
+    /// The blocking command, re-run when a key it waits on is signalled.
+    pub cmd: OwnedArgs,
+    pub db: usize,
+    pub keys: Vec<Box<[u8]>>,
+    /// Unix ms; 0 waits forever.
+    pub deadline: u64,
+    /// Reply on timeout: a null array (BLPOP and friends) or a null bulk (BLMOVE, BRPOPLPUSH).
+    pub timeout_null_array: bool,
 }
 
 impl Conn {
@@ -63,11 +115,20 @@ impl Conn {
             kill: false,
             writable: false,
             pending: false,
+            read_closed: false,
             no_evict: false,
             created_ms: now,
             last_ms: now,
             last_cmd: None,
             soft_since_ms: 0,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            watch_dirty: false,
+            blocked: None,
+            channels: Vec::new(),
+            patterns: Vec::new(),
+            shard_channels: Vec::new(),
         }
     }
 
@@ -75,6 +136,11 @@ impl Conn {
     #[inline]
     pub fn pending_out(&self) -> usize {
         self.wbuf.len() - self.wpos
+    }
+
+    /// Number of Pub/Sub subscriptions of every kind (non-zero puts a RESP2 client in subscribed mode).
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
     }
 
     pub fn fd(&self) -> i32 {

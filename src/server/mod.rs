@@ -5,6 +5,7 @@
 //! before the next blocking poll, so one client's huge pipeline cannot starve the others.
 
 pub mod conn;
+pub mod waiters;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -84,6 +85,8 @@ pub struct State {
     pub config_file: Option<String>,
     /// Connections a command asked to close (CLIENT KILL); the loop closes them after the turn.
     pub to_close: Vec<usize>,
+    /// Blocked clients, ready keys, WATCHes and Pub/Sub subscribers.
+    pub waiters: waiters::Waiters,
 }
 
 /// Unix time in milliseconds.
@@ -99,6 +102,7 @@ impl State {
         let seed = random_seed();
         let now = unix_ms();
         let mut rng = Rng::new(seed ^ now);
+        let cfg_databases = cfg.databases;
         let run_id: String = (0..40)
             .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
             .collect();
@@ -119,6 +123,7 @@ impl State {
             lastsave: now / 1000,
             config_file: None,
             to_close: Vec::new(),
+            waiters: waiters::Waiters::new(cfg_databases),
         }
     }
 
@@ -167,6 +172,12 @@ impl Server {
         })?;
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
+        // Redis's default tcp-backlog (511) instead of mio's 128: the kernel drops connects past the
+        // backlog and the client retries a whole second later, so a burst of new clients stalled.
+        // SAFETY: listen() on our own listening socket only resizes its accept queue.
+        unsafe {
+            libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 511);
+        }
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut signals = Signals::new([libc::SIGINT, libc::SIGTERM])?;
@@ -199,8 +210,13 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             let timeout = if self.pending.is_empty() {
-                let wait = self.next_cron.saturating_sub(unix_ms());
-                Duration::from_millis(wait.clamp(1, 1000))
+                let now = unix_ms();
+                let mut wait = self.next_cron.saturating_sub(now).clamp(1, 1000);
+                if let Some(&(at, _)) = self.st.waiters.timers.first() {
+                    // Wake exactly at the earliest block deadline.
+                    wait = wait.min(at.saturating_sub(now).max(1));
+                }
+                Duration::from_millis(wait)
             } else {
                 Duration::ZERO
             };
@@ -220,8 +236,16 @@ impl Server {
                             self.flush(id);
                         }
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                            if ev.is_read_closed() {
+                                // The FIN's edge comes once: if the connection is still working through
+                                // its input (on the pending list), serve() must keep reading until it
+                                // sees the EOF, or the connection would stay open forever.
+                                if let Some(c) = self.conns.get_mut(id) {
+                                    c.read_closed = true;
+                                }
+                            }
                             self.serve(id);
-                            self.close_killed();
+                            self.after_turn();
                             // Data and FIN can arrive in one edge: read again to see the EOF.
                             if ev.is_read_closed() && self.conns.get(id).is_some_and(|c| !c.pending)
                             {
@@ -240,10 +264,14 @@ impl Server {
                         if c.pending {
                             c.pending = false;
                             self.serve(id);
-                            self.close_killed();
+                            self.after_turn();
                         }
                     }
                 }
+            }
+            if !self.st.waiters.timers.is_empty() {
+                self.expire_blocks();
+                self.after_turn();
             }
             if self.st.now >= self.next_cron {
                 self.cron();
@@ -321,6 +349,10 @@ impl Server {
         if conn.close_after_reply || conn.kill {
             return;
         }
+        if conn.blocked.is_some() {
+            self.read_while_blocked(id);
+            return;
+        }
         let n = match conn.sock.read(&mut self.rshared) {
             Ok(0) => {
                 debug!("Client closed connection id={}", conn.id);
@@ -328,6 +360,8 @@ impl Server {
                 return;
             }
             Ok(n) => n,
+            // Requests left behind while the client was blocked still need running.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && !conn.rbuf.is_empty() => 0,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 self.mark_pending(id);
@@ -376,6 +410,7 @@ impl Server {
         let hard = self.st.cfg.obuf[0].hard as usize;
         let mut consumed = 0;
         let mut stop = false;
+        let mut paused = false;
         loop {
             match parser.parse(&input[consumed..len], unauth) {
                 Parsed::Request(n) => {
@@ -384,17 +419,19 @@ impl Server {
                     } else {
                         Args::new(&input[consumed..len], &parser.args)
                     };
-                    let mut ctx = Ctx {
-                        st: &mut self.st,
-                        conns: &mut self.conns,
-                        id,
-                        db,
-                        out: &mut out,
-                    };
+                    let mut ctx = Ctx::new(&mut self.st, &mut self.conns, id, db, &mut out);
                     cmd::dispatch(&mut ctx, &args);
                     db = ctx.db;
                     consumed += n;
+                    if !self.st.waiters.ready.is_empty() {
+                        self.serve_ready_keys();
+                    }
                     let c = &mut self.conns[id];
+                    if c.blocked.is_some() {
+                        // The rest of the pipeline waits until the client is unblocked.
+                        paused = true;
+                        break;
+                    }
                     // AUTH earlier in the same pipeline lifts the unauthenticated limits for what follows,
                     // as in Redis, which checks per request.
                     unauth = !c.authed;
@@ -462,7 +499,7 @@ impl Server {
             let c = &self.conns[id];
             if c.kill || (c.close_after_reply && c.pending_out() == 0) {
                 self.close(id);
-            } else if filled && !stop {
+            } else if (filled || c.read_closed) && !stop && !paused {
                 self.mark_pending(id);
             }
         }
@@ -573,6 +610,19 @@ impl Server {
         }
     }
 
+    /// Work a turn leaves behind: closes killed clients, ends waits CLIENT UNBLOCK asked to end, and
+    /// flushes clients given output outside their turn.
+    fn after_turn(&mut self) {
+        self.close_killed();
+        while let Some((cid, error)) = self.st.waiters.unblock_requests.pop() {
+            let msg: &[u8] = b"UNBLOCKED client unblocked via CLIENT UNBLOCK";
+            self.unblock_with(cid, error.then_some(msg));
+        }
+        if !self.st.waiters.wake.is_empty() {
+            self.wake();
+        }
+    }
+
     /// Closes the connections commands marked for closing during the last turn.
     fn close_killed(&mut self) {
         while let Some(id) = self.st.to_close.pop() {
@@ -580,8 +630,138 @@ impl Server {
         }
     }
 
+    /// A blocked client is not served, but its socket is still read: an EOF must free it (or a later push
+    /// would hand data to a dead client), and requests it pipelines wait in its buffer, up to a bound.
+    fn read_while_blocked(&mut self, id: usize) {
+        let conn = &mut self.conns[id];
+        if conn.rbuf.len() > 1 << 20 {
+            return;
+        }
+        match conn.sock.read(&mut self.rshared) {
+            Ok(0) => self.close(id),
+            Ok(n) => {
+                self.st.stats.net_in += n as u64;
+                conn.rbuf.extend_from_slice(&self.rshared[..n]);
+                if n == READ_CHUNK {
+                    self.mark_pending(id);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.mark_pending(id),
+            Err(_) => self.close(id),
+        }
+    }
+
+    /// Serves clients blocked on keys that were signalled, first come first served, until each key's
+    /// queue is empty or its first waiter still finds nothing.
+    fn serve_ready_keys(&mut self) {
+        while let Some((db, key)) = self.st.waiters.ready.pop_front() {
+            while let Some(&cid) = self.st.waiters.blocked[db]
+                .get(&key)
+                .and_then(|q| q.front())
+            {
+                let Some(b) = self.conns.get_mut(cid).and_then(|c| c.blocked.take()) else {
+                    // Not a blocked client any more: drop the stale entry.
+                    if let Some(q) = self.st.waiters.blocked[db].get_mut(&key) {
+                        q.pop_front();
+                    }
+                    continue;
+                };
+                let c = &mut self.conns[cid];
+                let mut out = Out {
+                    buf: std::mem::take(&mut c.wbuf),
+                    resp3: c.resp3,
+                };
+                let args = b.cmd.args();
+                let mut ctx = Ctx::new(&mut self.st, &mut self.conns, cid, b.db, &mut out);
+                ctx.reexec = true;
+                cmd::dispatch(&mut ctx, &args);
+                let still = ctx.still_blocked;
+                let c = &mut self.conns[cid];
+                c.wbuf = out.buf;
+                if still {
+                    c.blocked = Some(b);
+                    break;
+                }
+                self.st.waiters.unblock(cid, b.db, &b.keys, b.deadline);
+                self.st.waiters.wake.push(cid);
+            }
+        }
+    }
+
+    /// Answers blocked clients whose deadline has passed with their timeout reply.
+    fn expire_blocks(&mut self) {
+        let now = unix_ms();
+        while let Some(&(at, cid)) = self.st.waiters.timers.first() {
+            if at > now {
+                break;
+            }
+            self.st.waiters.timers.pop_first();
+            self.unblock_with(cid, None);
+        }
+    }
+
+    /// Ends client `cid`'s wait: with its timeout reply (`err` None) or with an error reply.
+    pub fn unblock_with(&mut self, cid: usize, err: Option<&[u8]>) {
+        let Some(c) = self.conns.get_mut(cid) else {
+            return;
+        };
+        let Some(b) = c.blocked.take() else {
+            return;
+        };
+        let mut out = Out {
+            buf: std::mem::take(&mut c.wbuf),
+            resp3: c.resp3,
+        };
+        match err {
+            Some(e) => out.error(e),
+            None if b.timeout_null_array => out.null_array(),
+            None => out.null(),
+        }
+        c.wbuf = out.buf;
+        self.st.waiters.unblock(cid, b.db, &b.keys, b.deadline);
+        self.st.waiters.wake.push(cid);
+    }
+
+    /// Flushes connections given output outside their own turn, and resumes unblocked ones.
+    fn wake(&mut self) {
+        while let Some(id) = self.st.waiters.wake.pop() {
+            let Some(c) = self.conns.get_mut(id) else {
+                continue;
+            };
+            if c.blocked.is_none() && !c.rbuf.is_empty() {
+                self.mark_pending(id);
+            }
+            let c = &mut self.conns[id];
+            if c.pending_out() > 0 && !c.writable {
+                self.flush(id);
+                if let Some(c) = self.conns.get(id) {
+                    if c.pending_out() > 0 {
+                        self.want_writable(id, true);
+                    }
+                }
+            }
+        }
+    }
+
     fn close(&mut self, id: usize) {
         if let Some(mut conn) = self.conns.try_remove(id) {
+            if let Some(b) = conn.blocked.take() {
+                self.st.waiters.unblock(id, b.db, &b.keys, b.deadline);
+            }
+            let w = &mut self.st.waiters;
+            for (db, key) in conn.watched.drain(..) {
+                waiters::Waiters::unsubscribe(&mut w.watched[db], &key, id);
+            }
+            for ch in &conn.channels {
+                waiters::Waiters::unsubscribe(&mut w.channels, ch, id);
+            }
+            for p in &conn.patterns {
+                waiters::Waiters::unsubscribe(&mut w.patterns, p, id);
+            }
+            for ch in &conn.shard_channels {
+                waiters::Waiters::unsubscribe(&mut w.shard_channels, ch, id);
+            }
             let _ = self.poll.registry().deregister(&mut conn.sock);
             debug!("Closed client id={} addr={}", conn.id, conn.addr);
         }
@@ -703,16 +883,16 @@ pub fn raise_fd_limit(maxclients: u32) {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return;
         }
-        if lim.rlim_cur as u64 >= want {
+        if lim.rlim_cur >= want {
             return;
         }
-        let target = if (lim.rlim_max as u64) < want {
+        let target = if lim.rlim_max < want {
             lim.rlim_max
         } else {
-            want as libc::rlim_t
+            want
         };
         lim.rlim_cur = target;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 || (target as u64) < want {
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 || target < want {
             warn!(
                 "Open files limit is {}: fewer than maxclients {maxclients} + 32 can be served",
                 target
