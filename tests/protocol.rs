@@ -276,6 +276,11 @@ fn replayable_script() -> (Vec<u8>, Vec<u8>) {
     input.extend(b"PiNg\r\n");
     input.extend(mb(&[b"DEL", b"bin\r\nkey", b"nokey"]));
     input.extend(b"GET\r\n");
+    input.extend(b"SET \"q\\x41 k\" \"v\\r\\n\\x00\"\r\n");
+    input.extend(mb(&[b"GET", b"qA k"]));
+    input.extend(b"*3\r\n$4\r\nMSET\r\n$2\r\nm1\r\n$10\r\n0123456789\r\n");
+    input.extend(b"STRLEN m1\n");
+    input.extend(mb(&[b"DEL", b"qA k", b"m1"]));
     let mut want = Vec::new();
     want.extend(b"+OK\r\n");
     want.extend(bulk(b"v\r\n\0\r\nx"));
@@ -285,6 +290,9 @@ fn replayable_script() -> (Vec<u8>, Vec<u8>) {
     want.extend(b"+PONG\r\n");
     want.extend(b":1\r\n");
     want.extend(b"-ERR wrong number of arguments for 'get' command\r\n");
+    want.extend(b"+OK\r\n");
+    want.extend(bulk(b"v\r\n\0"));
+    want.extend(b"+OK\r\n:10\r\n:2\r\n");
     (input, want)
 }
 
@@ -311,7 +319,7 @@ fn requests_dribbled_one_byte_per_write() {
 #[test]
 fn requests_split_at_every_offset() {
     let (input, want) = replayable_script();
-    assert!(input.len() > 100, "a few hundred offsets");
+    assert!(input.len() > 250, "a few hundred offsets");
     for t in targets(&[], &[]) {
         let mut s = connect(t.srv.port);
         for cut in 1..input.len() {
