@@ -274,8 +274,7 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     });
     // Removing never moves another entry, and `live` keeps the table non-empty, so its indexes hold.
     for &idx in &dead {
-        db.remove_at(idx);
-        db.expired += 1;
+        db.reclaim_expired(idx);
     }
     ctx.out.array(2);
     ctx.out.bulk_int(next as i64);

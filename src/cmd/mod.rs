@@ -17,6 +17,7 @@ use crate::store::Db;
 pub mod connection;
 pub mod expire;
 pub mod keys;
+pub mod multi;
 pub mod server;
 pub mod string;
 
@@ -180,6 +181,7 @@ const FAMILIES: &[&[Cmd]] = &[
     string::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
+    multi::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
 ];
@@ -345,23 +347,16 @@ impl Ctx<'_> {
     /// Marks clients WATCHing `key` in `db` so their EXEC fails.
     #[inline]
     pub fn touch_key(&mut self, db: usize, key: &[u8]) {
-        if let Some(w) = self.st.waiters.watchers(db, key) {
-            for &c in w {
-                if let Some(conn) = self.conns.get_mut(c) {
-                    conn.watch_dirty = true;
-                }
-            }
+        if self.st.waiters.watch_count > 0 {
+            multi::touch_watched(self.st, self.conns, db, key);
         }
     }
 
-    /// Marks every client WATCHing any key of `db` (FLUSHDB, FLUSHALL, SWAPDB).
-    pub fn touch_all_watched(&mut self, db: usize) {
-        for ids in self.st.waiters.watched[db].values() {
-            for &c in ids {
-                if let Some(conn) = self.conns.get_mut(c) {
-                    conn.watch_dirty = true;
-                }
-            }
+    /// Call before `db` is emptied (FLUSHDB, FLUSHALL) or swapped with `replaced_with` (SWAPDB, both ways):
+    /// invalidates the WATCHes whose key really changes.
+    pub fn touch_all_watched(&mut self, db: usize, replaced_with: Option<usize>) {
+        if self.st.waiters.watch_count > 0 {
+            multi::touch_all_watched_in_db(self.st, self.conns, db, replaced_with);
         }
     }
 
@@ -437,7 +432,12 @@ fn push_c_str(out: &mut Vec<u8>, s: &[u8], max: usize) {
 
 fn reject(ctx: &mut Ctx, idx: Option<usize>, msg: &[u8]) {
     // Redis records the looked-up command (NULL when unknown) even when it rejects it: CLIENT LIST's cmd=.
-    ctx.conns[ctx.id].last_cmd = idx;
+    let c = &mut ctx.conns[ctx.id];
+    c.last_cmd = idx;
+    // A command refused while queueing makes the whole transaction fail at EXEC.
+    if c.multi.is_some() {
+        c.multi_error = true;
+    }
     if let Some(i) = idx {
         ctx.st.cmdstats[i].rejected += 1;
     }
@@ -544,8 +544,11 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
     ctx.conns[ctx.id].last_cmd = Some(idx);
     let start = Instant::now();
     let res = (cmd.handler)(ctx, args);
-    if cmd.flags & WRITE != 0 && res.is_ok() && !ctx.st.waiters.watched[ctx.db].is_empty() {
-        touch_command_keys(ctx, cmd, args);
+    if ctx.st.waiters.watch_count > 0 {
+        multi::touch_expired(ctx.st, ctx.conns);
+        if cmd.flags & WRITE != 0 && res.is_ok() {
+            touch_command_keys(ctx, cmd, args);
+        }
     }
     let us = start.elapsed().as_micros() as u64;
     let st = &mut *ctx.st;

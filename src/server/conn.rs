@@ -47,8 +47,9 @@ pub struct Conn {
     pub multi: Option<Vec<OwnedArgs>>,
     /// A command failed to queue: EXEC must abort.
     pub multi_error: bool,
-    /// Keys this client WATCHes: (db, key, whether it was a live key with a deadline when watched).
-    pub watched: Vec<(usize, Box<[u8]>)>,
+    /// Keys this client WATCHes: (db, key, whether the key was already expired, though not yet
+    /// reclaimed, when watched: Redis treats its later deletion as no change).
+    pub watched: Vec<(usize, Box<[u8]>, bool)>,
     /// A watched key was touched: EXEC must fail.
     pub watch_dirty: bool,
     /// Set while the client waits in a blocking command.

@@ -750,7 +750,7 @@ impl Server {
                 self.st.waiters.unblock(id, b.db, &b.keys, b.deadline);
             }
             let w = &mut self.st.waiters;
-            for (db, key) in conn.watched.drain(..) {
+            for (db, key, _) in conn.watched.drain(..) {
                 waiters::Waiters::unsubscribe(&mut w.watched[db], &key, id);
             }
             for ch in &conn.channels {
@@ -786,6 +786,7 @@ impl Server {
                 }
             }
         }
+        cmd::multi::touch_expired(&mut self.st, &mut self.conns);
         let timeout_ms = self.st.cfg.timeout * 1000;
         let soft = self.st.cfg.obuf[0];
         let mut doomed = Vec::new();

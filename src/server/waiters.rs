@@ -23,6 +23,8 @@ pub struct Waiters {
     pub shard_channels: KeyMap<Vec<usize>>,
     /// Connections given output outside their own turn (Pub/Sub messages, unblocked clients).
     pub wake: Vec<usize>,
+    /// Number of (client, key) WATCH registrations; 0 skips all WATCH bookkeeping.
+    pub watch_count: usize,
     /// CLIENT UNBLOCK requests: (client, reply with an error rather than the timeout reply).
     pub unblock_requests: Vec<(usize, bool)>,
 }

@@ -30,6 +30,9 @@ pub struct Db {
     seed: u64,
     /// Keys removed because their deadline passed (lazily or by the active cycle).
     pub expired: u64,
+    /// While some client WATCHes a key here, keys reclaimed by expiry are logged, so the WATCH sees it.
+    pub track_expired: bool,
+    pub expired_log: Vec<Box<[u8]>>,
 }
 
 /// True when a deadline has passed. Redis keeps a key alive through its deadline millisecond.
@@ -47,6 +50,8 @@ impl Db {
             expires: BTreeSet::new(),
             seed,
             expired: 0,
+            track_expired: false,
+            expired_log: Vec::new(),
         }
     }
 
@@ -84,8 +89,7 @@ impl Db {
     pub fn peek(&mut self, key: &[u8], now: u64) -> Option<u32> {
         let i = self.find(key)?;
         if is_past(self.entry(i).expire, now) {
-            self.remove_at(i);
-            self.expired += 1;
+            self.reclaim_expired(i);
             return None;
         }
         Some(i)
@@ -170,6 +174,27 @@ impl Db {
         }
     }
 
+    /// The deadline of `key` if it is in the table (expired or not) and has one.
+    pub fn peek_deadline(&self, key: &[u8]) -> Option<u64> {
+        let i = self.find(key)?;
+        let at = self.entry(i).expire;
+        (at != 0).then_some(at)
+    }
+
+    /// True if `key` is in the table, even if its deadline has passed (Redis's `dictFind`).
+    pub fn contains_raw(&self, key: &[u8]) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Removes the entry at `i` because its deadline passed.
+    pub fn reclaim_expired(&mut self, i: u32) {
+        let e = self.remove_at(i);
+        self.expired += 1;
+        if self.track_expired {
+            self.expired_log.push(e.key.as_slice().into());
+        }
+    }
+
     /// Removes the entry at `i` and returns it.
     pub fn remove_at(&mut self, i: u32) -> Entry {
         let h = hash_bytes(self.seed, self.entry(i).key.as_slice());
@@ -215,8 +240,7 @@ impl Db {
             if !is_past(at, now) {
                 break;
             }
-            self.remove_at(i);
-            self.expired += 1;
+            self.reclaim_expired(i);
             n += 1;
         }
         n
@@ -226,6 +250,7 @@ impl Db {
     pub fn clear(&mut self) {
         *self = Db {
             expired: self.expired,
+            track_expired: self.track_expired,
             ..Db::new(self.seed)
         };
     }
@@ -301,8 +326,7 @@ impl Db {
             let i = rng.below(self.slots.len() as u64) as u32;
             if let Some(e) = &self.slots[i as usize] {
                 if is_past(e.expire, now) {
-                    self.remove_at(i);
-                    self.expired += 1;
+                    self.reclaim_expired(i);
                     continue;
                 }
                 return Some(i);
