@@ -579,7 +579,8 @@ fn command_count_info_docs_list() {
     let docs = c.cmds(&["COMMAND", "DOCS"]);
     assert!(docs.starts_with(&format!("*{}\r\n", 2 * count)));
 
-    let get = "*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n";
+    // Flags, categories and key positions from the table; tips and key specs as Redis 7.0 has them.
+    let get = "*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n";
     assert_eq!(c.cmds(&["COMMAND", "INFO", "get"]), format!("*1\r\n{get}"));
     assert_eq!(
         c.cmds(&["COMMAND", "INFO", "nosuch", "GET"]),
@@ -596,11 +597,12 @@ fn command_count_info_docs_list() {
     );
     assert_eq!(
         c.cmds(&["COMMAND", "DOCS", "get"]),
-        "*2\r\n$3\r\nget\r\n*8\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n"
+        "*2\r\n$3\r\nget\r\n*10\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n*1\r\n*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n"
     );
     let cdocs = c.cmds(&["COMMAND", "DOCS", "config"]);
     assert!(
-        cdocs.contains("$11\r\nsubcommands\r\n*10\r\n$10\r\nconfig|get\r\n*8\r\n$7\r\nsummary\r\n"),
+        cdocs
+            .contains("$11\r\nsubcommands\r\n*10\r\n$10\r\nconfig|get\r\n*12\r\n$7\r\nsummary\r\n"),
         "{cdocs}"
     );
     assert_eq!(c.cmds(&["COMMAND", "DOCS", "nosuch"]), "*0\r\n");
@@ -643,11 +645,11 @@ fn command_count_info_docs_list() {
     c.cmds(&["HELLO", "3"]);
     assert_eq!(
         c.cmds(&["COMMAND", "INFO", "get"]),
-        "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n+@string\r\n+@fast\r\n~0\r\n~0\r\n~0\r\n"
+        "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n+@string\r\n+@fast\r\n~0\r\n~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n"
     );
     assert!(c
         .cmds(&["COMMAND", "DOCS", "get"])
-        .starts_with("%1\r\n$3\r\nget\r\n%4\r\n"));
+        .starts_with("%1\r\n$3\r\nget\r\n%5\r\n"));
 }
 
 #[test]
@@ -1025,4 +1027,44 @@ fn shutdown_ends_the_process_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status {status:?}");
+}
+
+/// Every command and subcommand of a family as Redis names them (`config|get`).
+fn family_names(cmds: &[ferrokv::cmd::Cmd]) -> Vec<String> {
+    let mut v = Vec::new();
+    for c in cmds {
+        if c.subs.is_empty() {
+            v.push(c.name.to_string());
+        }
+        for s in c.subs {
+            v.push(format!("{}|{}", c.name, s.name));
+        }
+    }
+    v
+}
+
+#[test]
+fn command_info_and_docs_of_server_commands_match_redis() {
+    let Some(oracle) = start_oracle() else {
+        return;
+    };
+    let s = TestServer::start(&[]);
+    let (mut f, mut r) = (s.raw(), oracle.raw());
+    // Containers are compared through their subcommands: Redis lists those in hash order.
+    let names = family_names(ferrokv::cmd::server::COMMANDS);
+    assert!(names.len() > 40);
+    for proto in ["2", "3"] {
+        f.cmds(&["HELLO", proto]);
+        r.cmds(&["HELLO", proto]);
+        for n in &names {
+            for sub in ["INFO", "DOCS"] {
+                let want = r.cmds(&["COMMAND", sub, n]);
+                assert_eq!(
+                    f.cmds(&["COMMAND", sub, n]),
+                    want,
+                    "RESP{proto} COMMAND {sub} {n}"
+                );
+            }
+        }
+    }
 }

@@ -5,8 +5,10 @@
 //!
 //! These are rare commands: they may allocate and format freely. Replies and errors follow Redis 7.0.15.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use log::warn;
@@ -1059,6 +1061,128 @@ fn lookup(name: &[u8]) -> Option<usize> {
     }
 }
 
+/// Redis 7.0.15's own COMMAND DOCS extras (arguments, history, doc flags...), tips and key specs for every
+/// command it has, as RESP3 records made by `tools/gen_redis_docs.py` from a real server. They describe the
+/// interface ferrokv shares with Redis; ferrokv's own table still decides arity, flags and key positions.
+static REDIS_DOCS: &[u8] = include_bytes!("server/redis_docs.resp");
+
+/// One command's record in `REDIS_DOCS`: the extra docs fields (pairs, without their map header), their
+/// count, the tips set, the key specs set, and whether its keys move (found by parsing its arguments).
+struct DocData {
+    extra_pairs: usize,
+    extra: &'static [u8],
+    tips: &'static [u8],
+    key_specs: &'static [u8],
+    movable_keys: bool,
+}
+
+/// The end of the RESP value starting at `pos`, or None if it is malformed.
+fn resp_end(b: &[u8], pos: usize) -> Option<usize> {
+    let nl = pos + b.get(pos..)?.windows(2).position(|w| w == b"\r\n")?;
+    let head = std::str::from_utf8(&b[pos + 1..nl]).ok()?;
+    match *b.get(pos)? {
+        b'+' | b'-' | b':' | b',' | b'_' | b'#' | b'(' => Some(nl + 2),
+        b'$' | b'=' | b'!' => {
+            let n: i64 = head.parse().ok()?;
+            Some(if n < 0 {
+                nl + 2
+            } else {
+                nl + 2 + n as usize + 2
+            })
+        }
+        t @ (b'*' | b'~' | b'>' | b'%' | b'|') => {
+            let n: i64 = head.parse().ok()?;
+            let n = if t == b'%' || t == b'|' { 2 * n } else { n };
+            let mut p = nl + 2;
+            for _ in 0..n.max(0) {
+                p = resp_end(b, p)?;
+            }
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
+/// The count in a RESP aggregate header and where its elements start.
+fn resp_header(b: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let nl = pos + b.get(pos..)?.windows(2).position(|w| w == b"\r\n")?;
+    let n = std::str::from_utf8(&b[pos + 1..nl]).ok()?.parse().ok()?;
+    Some((n, nl + 2))
+}
+
+fn doc_data(fullname: &str) -> Option<&'static DocData> {
+    static INDEX: OnceLock<HashMap<&'static str, DocData>> = OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let b = REDIS_DOCS;
+            let mut map = HashMap::new();
+            let mut pos = 0;
+            // Each record: *5, the name, the extras map, the tips set, the key specs set, :1 or :0.
+            while pos < b.len() {
+                let parse = || {
+                    let (_, name_at) = resp_header(b, pos)?;
+                    let (len, text) = resp_header(b, name_at)?;
+                    let name = std::str::from_utf8(b.get(text..text + len)?).ok()?;
+                    let extra_at = text + len + 2;
+                    let (pairs, body) = resp_header(b, extra_at)?;
+                    let tips_at = resp_end(b, extra_at)?;
+                    let specs_at = resp_end(b, tips_at)?;
+                    let movable_at = resp_end(b, specs_at)?;
+                    let end = resp_end(b, movable_at)?;
+                    let d = DocData {
+                        extra_pairs: pairs,
+                        extra: &b[body..tips_at],
+                        tips: &b[tips_at..specs_at],
+                        key_specs: &b[specs_at..movable_at],
+                        movable_keys: &b[movable_at..end] == b":1\r\n",
+                    };
+                    Some((name, d, end))
+                };
+                let Some((name, d, end)) = parse() else {
+                    break;
+                };
+                map.insert(name, d);
+                pos = end;
+            }
+            map
+        })
+        .get(fullname)
+}
+
+/// Writes RESP3 values from `raw` as the client's protocol wants them: as they are in RESP3; in RESP2 with
+/// maps as flat arrays and sets as arrays (the docs data holds only these, arrays, bulks, statuses and
+/// integers).
+fn put_resp(out: &mut Out, raw: &[u8]) {
+    if out.resp3 {
+        out.raw(raw);
+        return;
+    }
+    let mut pos = 0;
+    while pos < raw.len() {
+        let Some((n, next)) = resp_header(raw, pos).filter(|_| matches!(raw[pos], b'%' | b'~'))
+        else {
+            // Anything else is the same in RESP2: copy one line (and a bulk's payload).
+            let end = match raw[pos] {
+                b'$' => resp_end(raw, pos),
+                _ => raw[pos..]
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .map(|p| pos + p + 2),
+            };
+            let end = end.unwrap_or(raw.len());
+            out.raw(&raw[pos..end]);
+            pos = end;
+            continue;
+        };
+        if raw[pos] == b'%' {
+            out.map(n);
+        } else {
+            out.set(n);
+        }
+        pos = next;
+    }
+}
+
 /// Flags Redis keeps out of COMMAND INFO on purpose.
 const HIDDEN_FLAGS: u32 = MAY_REPLICATE | SENTINEL | ONLY_SENTINEL;
 
@@ -1071,11 +1195,16 @@ fn write_info(out: &mut Out, idx: usize) {
     out.array(10);
     out.bulk(r.fullname.as_bytes());
     out.int(cmd.arity as i64);
-    let flags: Vec<&str> = FLAG_NAMES
+    let mut flags: Vec<&str> = FLAG_NAMES
         .iter()
         .filter(|(f, _)| cmd.flags & f & !HIDDEN_FLAGS != 0)
         .map(|(_, n)| *n)
         .collect();
+    if doc_data(&r.fullname).is_some_and(|d| d.movable_keys) {
+        // Redis derives it from the key specs and lists it just before allow_busy.
+        let at = flags.len() - usize::from(flags.last() == Some(&"allow_busy"));
+        flags.insert(at, "movablekeys");
+    }
     out.set(flags.len());
     for f in flags {
         out.simple(f);
@@ -1090,15 +1219,24 @@ fn write_info(out: &mut Out, idx: usize) {
             out.simple(&format!("@{c}"));
         }
     }
-    out.set(0);
-    out.set(0);
+    match doc_data(&r.fullname) {
+        Some(d) => {
+            put_resp(out, d.tips);
+            put_resp(out, d.key_specs);
+        }
+        None => {
+            out.set(0);
+            out.set(0);
+        }
+    }
     out.set(r.subs.len());
     for &s in &r.subs {
         write_info(out, s);
     }
 }
 
-/// One COMMAND DOCS value: a map of summary, since, group, complexity and, for containers, subcommands.
+/// One COMMAND DOCS value: a map of summary, since, group, complexity, Redis's extra fields for the
+/// command (arguments, history...) and, for containers, subcommands.
 fn write_docs(out: &mut Out, idx: usize) {
     let reg = registry();
     let r = &reg.all[idx];
@@ -1114,10 +1252,14 @@ fn write_docs(out: &mut Out, idx: usize) {
         ("complexity", cmd.complexity),
     ];
     let present: Vec<&(&str, &str)> = fields.iter().filter(|(_, v)| !v.is_empty()).collect();
-    out.map(present.len() + usize::from(!r.subs.is_empty()));
+    let extra = doc_data(&r.fullname);
+    out.map(present.len() + extra.map_or(0, |d| d.extra_pairs) + usize::from(!r.subs.is_empty()));
     for (k, v) in present {
         out.bulk(k.as_bytes());
         out.bulk(v.as_bytes());
+    }
+    if let Some(d) = extra {
+        put_resp(out, d.extra);
     }
     if !r.subs.is_empty() {
         out.bulk(b"subcommands");
