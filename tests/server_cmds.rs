@@ -331,7 +331,7 @@ fn config_get_star_restores_like_the_redis_test_suite() {
         "+OK\r\n"
     );
     let all = bulks(&c.cmds(&["CONFIG", "GET", "*"]));
-    assert!(all.len() >= 20 && all.len() % 2 == 0);
+    assert!(all.len() >= 20 && all.len().is_multiple_of(2));
     let names: Vec<&String> = all.iter().step_by(2).collect();
     let mut uniq = names.clone();
     uniq.sort();
