@@ -10,6 +10,7 @@ use super::{
     FAST, LOADING, NOSCRIPT, NO_AUTH, SENTINEL, STALE,
 };
 use crate::server::conn::Conn;
+use crate::server::waiters::Waiters;
 use crate::server::{State, REDIS_VERSION};
 
 /// Flags of the commands a client may send before authenticating (Redis 7.0's AUTH, HELLO, QUIT, RESET).
@@ -138,6 +139,19 @@ static CLIENT_SUBS: &[Cmd] = &[
         "Kill the connection of a client",
         "O(N) where N is the number of client connections",
     ),
+    Cmd::new(
+        "unblock",
+        -3,
+        ADMIN | CLIENT_FLAGS,
+        (0, 0, 0),
+        client_unblock,
+    )
+    .doc(
+        "connection",
+        "5.0.0",
+        "Unblock a client blocked in a blocking command from a different connection",
+        "O(log N) where N is the number of client connections",
+    ),
     Cmd::new("help", 2, LOADING | STALE, (0, 0, 0), client_help).doc(
         "connection",
         "5.0.0",
@@ -152,10 +166,18 @@ const ERR_BAD_NAME: &str =
 
 /// PING [message]
 pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    match args.len() {
-        1 => ctx.out.simple("PONG"),
-        2 => ctx.out.bulk(&args[1]),
-        _ => return err("ERR wrong number of arguments for 'ping' command"),
+    if args.len() > 2 {
+        return err("ERR wrong number of arguments for 'ping' command");
+    }
+    // A RESP2 subscriber can only read push-shaped replies, so Redis answers it with an array.
+    if !ctx.out.resp3 && ctx.conns[ctx.id].subscriptions() > 0 {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).unwrap_or(b""));
+    } else if args.len() == 1 {
+        ctx.out.simple("PONG");
+    } else {
+        ctx.out.bulk(&args[1]);
     }
     Ok(())
 }
@@ -318,10 +340,28 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let authed = password(ctx.st).is_none();
     ctx.db = 0;
     ctx.out.resp3 = false;
-    let c = ctx.conn();
+    let id = ctx.id;
+    let c = &mut ctx.conns[id];
     c.name = None;
     c.authed = authed;
     c.no_evict = false;
+    c.multi = None;
+    c.multi_error = false;
+    c.watch_dirty = false;
+    // Subscriptions and watches end silently (no unsubscribe messages), as in Redis.
+    let w = &mut ctx.st.waiters;
+    for (db, key, _) in c.watched.drain(..) {
+        Waiters::unsubscribe(&mut w.watched[db], &key, id);
+    }
+    for ch in c.channels.drain(..) {
+        Waiters::unsubscribe(&mut w.channels, &ch, id);
+    }
+    for p in c.patterns.drain(..) {
+        Waiters::unsubscribe(&mut w.patterns, &p, id);
+    }
+    for ch in c.shard_channels.drain(..) {
+        Waiters::unsubscribe(&mut w.shard_channels, &ch, id);
+    }
     ctx.out.simple("RESET");
     Ok(())
 }
@@ -420,9 +460,13 @@ fn parse_type(name: &[u8]) -> Result<ClientType, Error> {
     Ok(t)
 }
 
-/// Every connection is a normal client: there is no replication and no subscriber mode.
-fn client_type(_c: &Conn) -> ClientType {
-    ClientType::Normal
+/// A subscriber is a Pub/Sub client; there is no replication, so every other connection is normal.
+fn client_type(c: &Conn) -> ClientType {
+    if c.subscriptions() > 0 {
+        ClientType::Pubsub
+    } else {
+        ClientType::Normal
+    }
 }
 
 /// The current request as the query buffer held it (its RESP multibulk size) and its argument bytes,
@@ -452,7 +496,13 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
         let (q, a) = request_sizes(args);
         (q, 0, a)
     } else {
-        (c.rbuf.len(), c.rbuf.capacity() - c.rbuf.len(), 0)
+        // A blocked client keeps its command's arguments, as Redis keeps its argv.
+        let argv = c.blocked.as_ref().map_or(0, |b| b.cmd.buf.len());
+        (c.rbuf.len(), c.rbuf.capacity() - c.rbuf.len(), argv)
+    };
+    let (multi, multi_mem) = match &c.multi {
+        Some(q) => (q.len() as i64, q.iter().map(|a| a.buf.len()).sum()),
+        None => (-1, 0),
     };
     // Redis keeps the first 16 KB of unsent replies in a fixed buffer (obl) and the rest in a list (oll,
     // omem); the same split of our single buffer keeps the fields meaningful to tools that watch them.
@@ -463,7 +513,8 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
         + c.rbuf.capacity()
         + c.wbuf.capacity()
         + c.name.as_ref().map_or(0, |n| n.len())
-        + argv_mem;
+        + argv_mem
+        + multi_mem;
     let now_s = ctx.st.now / 1000;
     let _ = write!(o, "id={} addr={} laddr=", c.id, c.addr);
     match c.laddr {
@@ -482,7 +533,20 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
         now_s.saturating_sub(c.created_ms / 1000),
         now_s.saturating_sub(c.last_ms / 1000)
     );
+    // Redis's letters, in its order.
     let flags_at = o.len();
+    if c.subscriptions() > 0 {
+        o.push(b'P');
+    }
+    if c.multi.is_some() {
+        o.push(b'x');
+    }
+    if c.blocked.is_some() {
+        o.push(b'b');
+    }
+    if c.watch_dirty {
+        o.push(b'd');
+    }
     if c.close_after_reply {
         o.push(b'c');
     }
@@ -497,8 +561,12 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
     }
     let _ = write!(
         o,
-        " db={db} sub=0 psub=0 ssub=0 multi=-1 qbuf={qbuf} qbuf-free={qbuf_free} argv-mem={argv_mem} \
-         multi-mem=0 rbs={} rbp={} obl={obl} oll={} omem={omem} tot-mem={tot_mem} events=r{} cmd=",
+        " db={db} sub={} psub={} ssub={} multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} \
+         argv-mem={argv_mem} multi-mem={multi_mem} rbs={} rbp={} obl={obl} oll={} omem={omem} \
+         tot-mem={tot_mem} events=r{} cmd=",
+        c.channels.len(),
+        c.patterns.len(),
+        c.shard_channels.len(),
         c.wbuf.capacity(),
         c.wbuf.len(),
         (omem > 0) as u8,
@@ -687,6 +755,42 @@ pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // Only now that the reply is queued: it must reach the client before the close.
     if kill_me {
         ctx.conn().close_after_reply = true;
+    }
+    Ok(())
+}
+
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
+pub fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        // Redis 7.0 checks this count in the handler, with its generic subcommand error.
+        return err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(c_str(&args[1][..args[1].len().min(128)]))
+        ));
+    }
+    let mut error = false;
+    if let Some(reason) = args.get(3) {
+        if reason.eq_ignore_ascii_case(b"error") {
+            error = true;
+        } else if !reason.eq_ignore_ascii_case(b"timeout") {
+            return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        }
+    }
+    let id = int_arg(args, 2)?;
+    let reqs = &mut ctx.st.waiters.unblock_requests;
+    // The loop ends the wait after this turn; a second request in the same turn finds it already ending.
+    let target = ctx
+        .conns
+        .iter()
+        .find(|(_, c)| c.id as i64 == id && c.blocked.is_some() && !c.kill)
+        .map(|(k, _)| k)
+        .filter(|k| !reqs.iter().any(|&(r, _)| r == *k));
+    match target {
+        Some(k) => {
+            reqs.push((k, error));
+            ctx.out.int(1);
+        }
+        None => ctx.out.int(0),
     }
     Ok(())
 }
