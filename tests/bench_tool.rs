@@ -91,7 +91,8 @@ fn open_loop_reports_tail_latency() {
     // 2000 requests were scheduled over the second; all are answered by a healthy server.
     assert_eq!(r["requests"].num() + r["timeouts"].num(), 2000.0, "{r:?}");
     let ops = r["ops_per_sec"].num();
-    assert!((1700.0..2300.0).contains(&ops), "ops/s {ops}");
+    // requests / (1 s + the last reply's latency): loose, as the machine may be busy.
+    assert!((1400.0..2600.0).contains(&ops), "ops/s {ops}");
     check_latencies(r);
     assert_eq!(j["settings"]["mode"].str(), "open-loop");
     assert_eq!(j["settings"]["rate"].num(), 2000.0);
@@ -156,6 +157,26 @@ fn mixed_zipf_on_two_threads_with_idle_connections() {
     // Zipf keys: the hottest key exists, and far fewer than 1000 distinct keys were written.
     let mut c = s.raw();
     assert_eq!(c.cmds(&["EXISTS", "key:000000000000"]), ":1\r\n");
+}
+
+#[test]
+fn many_connections_connect_in_bounded_waves() {
+    // More than one wave of 256 concurrent connects per thread.
+    let s = common::TestServer::start(&[]);
+    let (j, _) = bench_json(
+        s.port,
+        &[
+            "-t",
+            "ping_mbulk",
+            "-c",
+            "700",
+            "-n",
+            "7000",
+            "--threads",
+            "2",
+        ],
+    );
+    assert_eq!(result(&j, "PING_MBULK")["requests"].num(), 7000.0);
 }
 
 #[test]

@@ -304,8 +304,9 @@ struct Conn {
     /// Open loop: scheduled requests of this connection already sent.
     sent: u64,
     dirty: bool,
-    /// The last error reply seen, quoted if the server then closes the connection.
-    last_error: Option<String>,
+    /// The last error reply seen (empty: none), quoted if the server then closes the connection; the
+    /// buffer is reused so a run of error replies allocates nothing per reply.
+    last_error: String,
 }
 
 struct Worker<'a> {
@@ -419,7 +420,7 @@ impl Worker<'_> {
                     seq: i as u64,
                     sent: 0,
                     dirty: false,
-                    last_error: None,
+                    last_error: String::new(),
                 });
                 pending += 1;
             }
@@ -460,8 +461,13 @@ impl Worker<'_> {
                 )
                 .map_err(|e| format!("{}: {e}", self.addr))?;
                 if let Some(e) = refused {
+                    let hint = if e.contains("max number of clients") {
+                        " (the server's maxclients setting is lower than -c plus --idle)"
+                    } else {
+                        ""
+                    };
                     return Err(format!(
-                        "server at {} refused connection {} of {}: {e}",
+                        "server at {} refused connection {} of {}: {e}{hint}",
                         self.addr,
                         i + 1,
                         total
@@ -586,11 +592,11 @@ impl Worker<'_> {
             self.base,
             |reply, error, now| {
                 seen = now;
+                if error {
+                    resp::error_text_into(reply, &mut conn.last_error);
+                }
                 let Some((sent, op)) = conn.inflight.pop_front() else {
                     stray = true;
-                    if error {
-                        conn.last_error = Some(resp::error_text(reply));
-                    }
                     return;
                 };
                 answered += 1;
@@ -604,9 +610,8 @@ impl Worker<'_> {
                 if error {
                     s.errors += 1;
                     if s.first_error.is_none() {
-                        s.first_error = Some(resp::error_text(reply));
+                        s.first_error = Some(conn.last_error.clone());
                     }
-                    conn.last_error = Some(resp::error_text(reply));
                 }
             },
         )
@@ -617,20 +622,22 @@ impl Worker<'_> {
             self.last_reply_ns = Some(seen);
         }
         if !open {
-            let why = conn
-                .last_error
-                .as_ref()
-                .map_or(String::new(), |e| format!(" (its last error reply: {e})"));
+            let why = if conn.last_error.is_empty() {
+                String::new()
+            } else {
+                format!(" (its last error reply: {})", conn.last_error)
+            };
             return Err(format!(
                 "server at {} closed a benchmark connection during the run{why}",
                 self.addr
             ));
         }
         if stray {
-            let why = conn
-                .last_error
-                .as_ref()
-                .map_or(String::new(), |e| format!(": {e}"));
+            let why = if conn.last_error.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", conn.last_error)
+            };
             return Err(format!(
                 "server at {} sent a reply nobody asked for{why}",
                 self.addr

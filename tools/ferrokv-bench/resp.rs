@@ -80,6 +80,13 @@ pub fn frame(buf: &[u8]) -> Result<Option<Frame>, String> {
 
 /// The error text of an error reply (`-ERR x` -> `ERR x`), for reporting.
 pub fn error_text(reply: &[u8]) -> String {
+    let mut s = String::new();
+    error_text_into(reply, &mut s);
+    s
+}
+
+/// Like `error_text`, into a reused buffer.
+pub fn error_text_into(reply: &[u8], dst: &mut String) {
     let body = reply.get(1..).unwrap_or_default();
     let body = body.strip_suffix(b"\r\n").unwrap_or(body);
     let body = match reply.first() {
@@ -90,7 +97,8 @@ pub fn error_text(reply: &[u8]) -> String {
             .map_or(body, |p| &body[p + 1..]),
         _ => body,
     };
-    String::from_utf8_lossy(body).into_owned()
+    dst.clear();
+    dst.push_str(&String::from_utf8_lossy(body));
 }
 
 /// Index of the `\r` of the first `\r\n` at or after `from`; a `\n` without its `\r` is not RESP.
