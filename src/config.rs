@@ -78,6 +78,10 @@ pub struct Config {
     pub lazyfree_lazy_user_flush: bool,
     /// Absolute path of the config file the server started with (INFO config_file, CONFIG REWRITE).
     pub config_file: Option<String>,
+    /// Sorted sets stay in the flat (listpack) encoding up to this many members...
+    pub zset_max_listpack_entries: usize,
+    /// ...of at most this many bytes each.
+    pub zset_max_listpack_value: usize,
 }
 
 impl Default for Config {
@@ -121,6 +125,8 @@ impl Default for Config {
                 .unwrap_or_else(|_| "/".into()),
             lazyfree_lazy_user_flush: false,
             config_file: None,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         }
     }
 }
@@ -459,6 +465,42 @@ pub static PARAMS: &[Param] = &[
         get: |c| yes_no(c.lazyfree_lazy_user_flush),
         set: |c, v| {
             c.lazyfree_lazy_user_flush = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-listpack-entries",
+        access: Access::Mutable,
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-ziplist-entries",
+        access: Access::Mutable,
+        get: |c| c.zset_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-listpack-value",
+        access: Access::Mutable,
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "zset-max-ziplist-value",
+        access: Access::Mutable,
+        get: |c| c.zset_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.zset_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
             Ok(())
         },
     },

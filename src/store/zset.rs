@@ -147,7 +147,7 @@ pub struct ZSet {
 #[derive(Clone)]
 enum Repr {
     Flat(Vec<(Bytes, f64)>),
-    Skip(SkipList),
+    Skip(Box<SkipList>),
 }
 
 impl Default for ZSet {
@@ -165,7 +165,7 @@ impl ZSet {
 
     pub fn new_skiplist() -> ZSet {
         ZSet {
-            repr: Repr::Skip(SkipList::new()),
+            repr: Repr::Skip(Box::new(SkipList::new())),
         }
     }
 
@@ -190,7 +190,7 @@ impl ZSet {
             }
         } else {
             ZSet {
-                repr: Repr::Skip(SkipList::from_sorted(items.into_iter())),
+                repr: Repr::Skip(Box::new(SkipList::from_sorted(items.into_iter()))),
             }
         }
     }
@@ -543,7 +543,7 @@ impl ZSet {
     fn convert_to_skiplist(&mut self) {
         if let Repr::Flat(v) = &mut self.repr {
             let items = std::mem::take(v);
-            self.repr = Repr::Skip(SkipList::from_sorted(items.into_iter()));
+            self.repr = Repr::Skip(Box::new(SkipList::from_sorted(items.into_iter())));
         }
     }
 
