@@ -1068,3 +1068,45 @@ fn command_info_and_docs_of_server_commands_match_redis() {
         }
     }
 }
+
+#[test]
+fn flushes_and_swapdb_invalidate_watches_like_redis() {
+    for (who, s) in targets() {
+        let (mut a, mut b) = (s.raw(), s.raw());
+        let exec_after = |a: &mut RawConn| {
+            a.cmds(&["MULTI"]);
+            a.cmds(&["PING"]);
+            a.cmds(&["EXEC"])
+        };
+        a.cmds(&["FLUSHALL"]);
+        a.cmds(&["SET", "k", "1"]);
+        a.cmds(&["WATCH", "k"]);
+        b.cmds(&["FLUSHALL"]);
+        assert_eq!(
+            exec_after(&mut a),
+            "*-1\r\n",
+            "{who} FLUSHALL of a watched key"
+        );
+        a.cmds(&["WATCH", "missing"]);
+        b.cmds(&["FLUSHALL"]);
+        assert_eq!(
+            exec_after(&mut a),
+            "*1\r\n+PONG\r\n",
+            "{who} nothing changed"
+        );
+        a.cmds(&["WATCH", "x"]);
+        b.cmds(&["SELECT", "1"]);
+        b.cmds(&["SET", "x", "1"]);
+        b.cmds(&["SWAPDB", "0", "1"]);
+        assert_eq!(
+            exec_after(&mut a),
+            "*-1\r\n",
+            "{who} SWAPDB brought the key in"
+        );
+        a.cmds(&["SET", "y", "1"]);
+        a.cmds(&["WATCH", "y"]);
+        b.cmds(&["SELECT", "0"]);
+        b.cmds(&["FLUSHDB", "ASYNC"]);
+        assert_eq!(exec_after(&mut a), "*-1\r\n", "{who} FLUSHDB ASYNC");
+    }
+}

@@ -1490,15 +1490,15 @@ const LAZYFREE_MIN_KEYS: usize = 1024;
 
 /// Empties database `i`. With `lazy`, the old contents are dropped on a background thread, so the loop
 /// does not stall freeing millions of keys.
-fn flush_db(st: &mut State, i: usize, lazy: bool) {
-    let n = st.dbs[i].len();
+fn flush_db(ctx: &mut Ctx, i: usize, lazy: bool) {
+    ctx.touch_all_watched(i, None);
+    let db = &mut ctx.st.dbs[i];
+    let n = db.len();
     if !lazy || n < LAZYFREE_MIN_KEYS {
-        st.dbs[i].clear();
+        db.clear();
         return;
     }
-    let mut fresh = Db::new(st.rng.next_u64());
-    fresh.expired = st.dbs[i].expired;
-    let old = std::mem::replace(&mut st.dbs[i], fresh);
+    let old = db.take();
     LAZYFREE_PENDING.fetch_add(n as u64, Ordering::Relaxed);
     let spawned = std::thread::Builder::new()
         .name("lazyfree".into())
@@ -1517,7 +1517,7 @@ fn flush_db(st: &mut State, i: usize, lazy: bool) {
 /// FLUSHDB [ASYNC | SYNC]
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, args)?;
-    flush_db(ctx.st, ctx.db, lazy);
+    flush_db(ctx, ctx.db, lazy);
     ctx.out.ok();
     Ok(())
 }
@@ -1526,7 +1526,7 @@ pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, args)?;
     for i in 0..ctx.st.dbs.len() {
-        flush_db(ctx.st, i, lazy);
+        flush_db(ctx, i, lazy);
     }
     ctx.out.ok();
     Ok(())
@@ -1540,7 +1540,24 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return err(super::ERR_DB_INDEX);
     }
-    ctx.st.dbs.swap(a as usize, b as usize);
+    let (a, b) = (a as usize, b as usize);
+    if a != b {
+        ctx.touch_all_watched(a, Some(b));
+        ctx.touch_all_watched(b, Some(a));
+    }
+    ctx.st.dbs.swap(a, b);
+    // Clients stay blocked on their db index, not on the data: wake those whose key the swap brought in.
+    for db in [a, b] {
+        let st = &mut *ctx.st;
+        let ready: Vec<Box<[u8]>> = st.waiters.blocked[db]
+            .keys()
+            .filter(|k| st.dbs[db].contains_raw(k))
+            .cloned()
+            .collect();
+        for k in ready {
+            st.waiters.signal(db, &k);
+        }
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -246,6 +246,18 @@ impl Db {
         n
     }
 
+    /// Moves every key out into the returned Db and leaves this one empty with its settings and counters,
+    /// so the old contents can be freed elsewhere (FLUSHALL ASYNC drops them on a background thread).
+    pub fn take(&mut self) -> Db {
+        let empty = Db {
+            expired: self.expired,
+            track_expired: self.track_expired,
+            expired_log: std::mem::take(&mut self.expired_log),
+            ..Db::new(self.seed)
+        };
+        std::mem::replace(self, empty)
+    }
+
     /// Deletes every key.
     pub fn clear(&mut self) {
         *self = Db {
