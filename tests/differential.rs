@@ -818,6 +818,13 @@ fn g_ping(g: &mut Gen) -> Vec<Vec<u8>> {
     }
 }
 fn g_echo(g: &mut Gen) -> Vec<Vec<u8>> {
+    // Now and then an argument past 32 KB, which Redis reads on its big-argument path. Only ECHO gets
+    // one: in the keyspace it could reach LCS, whose cost is the product of the two lengths.
+    if g.rng.chance(5) {
+        let n = g.rng.range(30_000, 70_000) as usize;
+        let c = b'a' + g.rng.below(26) as u8;
+        return cmd!["ECHO", vec![c; n]];
+    }
     cmd!["ECHO", g.val()]
 }
 fn g_select(g: &mut Gen) -> Vec<Vec<u8>> {
@@ -1555,7 +1562,20 @@ impl Run {
                     .expect("open DIFF_TRACE");
                 f.write_all(&bytes).expect("write DIFF_TRACE");
             }
-            self.send(&bytes);
+            if g.rng.chance(10) && bytes.len() > 1 {
+                // The same bytes in several writes, so requests also arrive cut at arbitrary points.
+                let mut cuts: Vec<usize> = (0..g.rng.range(1, 3))
+                    .map(|_| g.rng.range(1, bytes.len() as i64 - 1) as usize)
+                    .collect();
+                cuts.sort();
+                let mut from = 0;
+                for c in cuts.into_iter().chain([bytes.len()]) {
+                    self.send(&bytes[from..c]);
+                    from = c;
+                }
+            } else {
+                self.send(&bytes);
+            }
             for (spec, args) in reqs {
                 let (fk, rd) = self.read_both(spec.name, &args);
                 let st = self.stats.entry(spec.name).or_default();
@@ -1866,7 +1886,48 @@ fn tricky_requests_match_redis() {
         ("arity get", b"*1\r\n$3\r\nGET\r\n".to_vec()),
         ("inline CR inside", b"ECHO a\rb\r\n".to_vec()),
         ("inline NUL", b"ECHO a\x00b\r\n".to_vec()),
+        ("multibulk count -5", b"*-5\r\nPING\r\n".to_vec()),
+        ("multibulk count +1", b"*+1\r\n$4\r\nPING\r\n".to_vec()),
+        ("multibulk count 01", b"*01\r\n$4\r\nPING\r\n".to_vec()),
+        ("bulk length 04", b"*1\r\n$04\r\nPING\r\n".to_vec()),
+        ("bulk length +4", b"*1\r\n$+4\r\nPING\r\n".to_vec()),
+        ("multibulk with LF only waits", b"*1\n$4\nPING\n".to_vec()),
+        (
+            "blank line after multibulk",
+            b"*1\r\n$4\r\nPING\r\n\r\nPING\r\n".to_vec(),
+        ),
+        ("inline only spaces", b"   \r\nPING\r\n".to_vec()),
+        ("inline tab separated", b"ECHO\tx\r\n".to_vec()),
+        (
+            "inline escaped CRLF in quotes",
+            b"ECHO \"a\\r\\nb\"\r\n".to_vec(),
+        ),
+        (
+            "inline uppercase hex escape",
+            b"ECHO \"\\x4A\\x4a\"\r\n".to_vec(),
+        ),
+        (
+            "inline adjacent quoted args",
+            b"ECHO \"a\"\"b\"\r\n".to_vec(),
+        ),
+        ("inline single quote then text", b"ECHO 'a'b\r\n".to_vec()),
+        ("inline arity error", b"GET\r\n".to_vec()),
+        (
+            "inline pipelined three",
+            b"PING\r\nECHO a\r\nPING b\r\n".to_vec(),
+        ),
+        ("empty bulk arg", b"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n".to_vec()),
     ];
+    // A bulk past 32 KB (Redis's big-argument path), then a normal request.
+    let mut big_arg = b"*2\r\n$4\r\nECHO\r\n$40000\r\n".to_vec();
+    big_arg.extend(std::iter::repeat_n(b'q', 40_000));
+    big_arg.extend_from_slice(b"\r\n*1\r\n$4\r\nPING\r\n");
+    cases.push(("big bulk then ping", big_arg));
+    // A long inline argument just under the 64 KB limit.
+    let mut long_inline = b"ECHO ".to_vec();
+    long_inline.extend(std::iter::repeat_n(b'w', 60_000));
+    long_inline.extend_from_slice(b"\r\n");
+    cases.push(("long inline under the limit", long_inline));
     // Past 64 KB without a newline.
     let mut big_inline = b"ECHO ".to_vec();
     big_inline.extend(std::iter::repeat_n(b'a', 70_000));
