@@ -558,9 +558,17 @@ fn uname() -> String {
 }
 
 fn info_clients(ctx: &mut Ctx, s: &mut String) {
+    let blocked = ctx
+        .conns
+        .iter()
+        .filter(|(_, c)| c.blocked.is_some())
+        .count();
     line(s, "connected_clients", ctx.conns.len());
     line(s, "cluster_connections", 0);
     line(s, "maxclients", ctx.st.cfg.maxclients);
+    line(s, "blocked_clients", blocked);
+    // Blocked clients with a deadline, as in Redis's timeout table.
+    line(s, "clients_in_timeout_table", ctx.st.waiters.timers.len());
 }
 
 /// Resident set size from /proc/self/statm.
@@ -678,6 +686,9 @@ fn info_stats(st: &State, s: &mut String) {
     line(s, "expired_keys", st.expired_keys());
     line(s, "keyspace_hits", t.keyspace_hits);
     line(s, "keyspace_misses", t.keyspace_misses);
+    line(s, "pubsub_channels", st.waiters.channels.len());
+    line(s, "pubsub_patterns", st.waiters.patterns.len());
+    line(s, "pubsubshard_channels", st.waiters.shard_channels.len());
     line(s, "total_forks", 0);
     line(s, "total_error_replies", t.error_replies);
 }
