@@ -1224,6 +1224,10 @@ fn encode_inline(args: &[Vec<u8>], lf_only: bool) -> Option<Vec<u8>> {
         }
         out.push(b'"');
     }
+    // Past 64 KB an inline request is an error, or not, depending on how Redis's reads cut it.
+    if out.len() > 60_000 {
+        return None;
+    }
     out.extend_from_slice(if lf_only { b"\n" } else { b"\r\n" });
     Some(out)
 }
