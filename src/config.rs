@@ -57,6 +57,7 @@ pub const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub repl_ping_replica_period: u64,
     pub bind: String,
     pub port: u16,
     pub maxclients: u32,
@@ -87,6 +88,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
+            repl_ping_replica_period: 10,
             bind: "127.0.0.1".into(),
             port: 8006,
             maxclients: 10000,
@@ -456,6 +458,16 @@ pub static PARAMS: &[Param] = &[
             c.dir = std::env::current_dir()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| v.to_string());
+            Ok(())
+        },
+    },
+    Param {
+        // Kept for tools that tune it before reading the replication stream; replicas get no PINGs.
+        name: "repl-ping-replica-period",
+        access: Access::Mutable,
+        get: |c| c.repl_ping_replica_period.to_string(),
+        set: |c, v| {
+            c.repl_ping_replica_period = parse_int(v, 1, i32::MAX as i64)? as u64;
             Ok(())
         },
     },

@@ -141,10 +141,20 @@ fn expire_generic(
             return Ok(());
         }
     }
+    use super::repl::Propagate;
     if when <= now {
         db.remove_at(i);
+        ctx.prop = Propagate::args([&b"DEL"[..], &args[1]]);
     } else {
         db.set_expire(i, when as u64);
+        // Replicas get an absolute deadline; any NX/XX/GT/LT flags follow unchanged.
+        let mut tmp = [0u8; 20];
+        let at = crate::util::fmt_i64(when, &mut tmp);
+        ctx.prop = Propagate::args(
+            [&b"PEXPIREAT"[..], &args[1], at]
+                .into_iter()
+                .chain(args.from(3)),
+        );
     }
     ctx.out.int(1);
     Ok(())

@@ -18,6 +18,7 @@ pub mod connection;
 pub mod expire;
 pub mod keys;
 pub mod multi;
+pub mod repl;
 pub mod server;
 pub mod string;
 
@@ -182,6 +183,7 @@ const FAMILIES: &[&[Cmd]] = &[
     keys::COMMANDS,
     expire::COMMANDS,
     multi::COMMANDS,
+    repl::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
 ];
@@ -314,6 +316,8 @@ pub struct Ctx<'a> {
     pub still_blocked: bool,
     /// Running queued commands inside EXEC: blocking commands must not block.
     pub in_exec: bool,
+    /// How the running write command reaches replicas; handlers set it when Redis rewrites the command.
+    pub prop: repl::Propagate,
 }
 
 impl<'a> Ctx<'a> {
@@ -333,6 +337,7 @@ impl<'a> Ctx<'a> {
             reexec: false,
             still_blocked: false,
             in_exec: false,
+            prop: repl::Propagate::AsIs,
         }
     }
 }
@@ -542,12 +547,24 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
         return;
     }
     ctx.conns[ctx.id].last_cmd = Some(idx);
+    let repl = !ctx.st.replicas.is_empty() && !ctx.conns[ctx.id].replica;
+    let muts = if repl { repl::total_muts(ctx) } else { 0 };
+    ctx.prop = repl::Propagate::AsIs;
     let start = Instant::now();
     let res = (cmd.handler)(ctx, args);
-    if ctx.st.waiters.watch_count > 0 {
-        multi::touch_expired(ctx.st, ctx.conns);
+    let mut reclaimed = 0;
+    if ctx.st.waiters.watch_count > 0 || repl {
+        reclaimed = after_expiry(ctx);
         if cmd.flags & WRITE != 0 && res.is_ok() {
             touch_command_keys(ctx, cmd, args);
+        }
+    }
+    // Keys reclaimed by expiry during the command were propagated on their own; what is left is its own.
+    if repl && cmd.flags & WRITE != 0 && res.is_ok() && repl::total_muts(ctx) > muts + reclaimed {
+        match std::mem::take(&mut ctx.prop) {
+            repl::Propagate::AsIs => repl::feed(ctx, ctx.db, args),
+            repl::Propagate::As(o) => repl::feed(ctx, ctx.db, &o.args()),
+            repl::Propagate::Nothing => {}
         }
     }
     let us = start.elapsed().as_micros() as u64;
@@ -561,6 +578,28 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
         st.count_error(e.0.as_bytes());
         ctx.out.error(e.0.as_bytes());
     }
+}
+
+/// Handles keys reclaimed by expiry since the last call (logged only while someone WATCHes or a replica
+/// listens): touches WATCHes and propagates them as DEL. Returns how many there were.
+pub fn after_expiry(ctx: &mut Ctx) -> u64 {
+    let mut n = 0;
+    for db in 0..ctx.st.dbs.len() {
+        if ctx.st.dbs[db].expired_log.is_empty() {
+            continue;
+        }
+        let log = std::mem::take(&mut ctx.st.dbs[db].expired_log);
+        n += log.len() as u64;
+        if ctx.st.waiters.watch_count > 0 {
+            for key in &log {
+                multi::touch_watched(ctx.st, ctx.conns, db, key);
+            }
+        }
+        if !ctx.st.replicas.is_empty() {
+            repl::feed_expired(ctx, db, &log);
+        }
+    }
+    n
 }
 
 /// Invalidates WATCHes on the keys a write command names (by its first/last/step key positions).

@@ -121,12 +121,14 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.out.array(queue.len());
     let saved = ctx.in_exec;
     ctx.in_exec = true;
+    super::repl::begin_exec(ctx);
     for q in &queue {
         dispatch(ctx, &q.args());
         if ctx.conns[ctx.id].close_after_reply {
             break;
         }
     }
+    super::repl::end_exec(ctx);
     ctx.in_exec = saved;
     Ok(())
 }
@@ -182,7 +184,7 @@ fn unwatch_all(st: &mut State, conns: &mut Slab<Conn>, id: usize) {
     for (db, key, _) in conns[id].watched.drain(..) {
         crate::server::waiters::Waiters::unsubscribe(&mut w.watched[db], &key, id);
         w.watch_count = w.watch_count.saturating_sub(1);
-        if w.watched[db].is_empty() {
+        if w.watched[db].is_empty() && st.replicas.is_empty() {
             st.dbs[db].track_expired = false;
             st.dbs[db].expired_log.clear();
         }
@@ -263,22 +265,6 @@ pub fn touch_all_watched_in_db(
                 continue;
             }
             c.watch_dirty = true;
-        }
-    }
-}
-
-/// Touches WATCHes for keys reclaimed by expiry since the last call (lazy or active).
-pub fn touch_expired(st: &mut State, conns: &mut Slab<Conn>) {
-    if st.waiters.watch_count == 0 {
-        return;
-    }
-    for db in 0..st.dbs.len() {
-        if st.dbs[db].expired_log.is_empty() {
-            continue;
-        }
-        let log = std::mem::take(&mut st.dbs[db].expired_log);
-        for key in &log {
-            touch_watched(st, conns, db, key);
         }
     }
 }

@@ -361,6 +361,12 @@ fn set_generic(
     };
     if at != 0 {
         db.set_expire(i, at);
+        // Replicas get the deadline as an absolute PXAT, as Redis propagates it.
+        if !matches!(o.expire, Some((Expire::PxAt, _))) {
+            let mut tmp = [0u8; 20];
+            let ms = crate::util::fmt_i64(at as i64, &mut tmp);
+            ctx.prop = super::repl::Propagate::args([&b"SET"[..], key, val, b"PXAT", ms]);
+        }
     }
     if !o.get {
         if int_reply {
@@ -444,6 +450,7 @@ pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = &mut ctx.st.dbs[ctx.db];
     reply_string(ctx.out, &db.entry(i).val)?;
     db.remove_at(i);
+    ctx.prop = super::repl::Propagate::args([&b"DEL"[..], &args[1]]);
     Ok(())
 }
 
@@ -466,13 +473,23 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => 0,
     };
     reply_string(ctx.out, &db.entry(i).val)?;
+    use super::repl::Propagate;
+    let mut tmp = [0u8; 20];
     match o.expire {
         // An absolute time already reached deletes the key, as Redis's checkAlreadyExpired does.
         Some((Expire::ExAt | Expire::PxAt, _)) if at <= now => {
             db.remove_at(i);
+            ctx.prop = Propagate::args([&b"DEL"[..], &args[1]]);
         }
-        Some(_) => db.set_expire(i, at),
-        None if o.persist => db.set_expire(i, 0),
+        Some(_) => {
+            db.set_expire(i, at);
+            let ms = crate::util::fmt_i64(at as i64, &mut tmp);
+            ctx.prop = Propagate::args([&b"PEXPIREAT"[..], &args[1], ms]);
+        }
+        None if o.persist => {
+            db.set_expire(i, 0);
+            ctx.prop = Propagate::args([&b"PERSIST"[..], &args[1]]);
+        }
         None => {}
     }
     Ok(())
@@ -775,6 +792,8 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     ctx.out.bulk(text);
+    // Replicas get the result, not the increment, so float rounding cannot make them diverge.
+    ctx.prop = super::repl::Propagate::args([&b"SET"[..], key, text, b"KEEPTTL"]);
     Ok(())
 }
 

@@ -58,6 +58,8 @@ pub struct Conn {
     pub channels: Vec<Box<[u8]>>,
     pub patterns: Vec<Box<[u8]>>,
     pub shard_channels: Vec<Box<[u8]>>,
+    /// Attached with SYNC/PSYNC: receives the replication stream.
+    pub replica: bool,
 }
 
 /// A request's arguments copied out of the read buffer (queued in MULTI, or saved by a blocked command).
@@ -130,6 +132,7 @@ impl Conn {
             channels: Vec::new(),
             patterns: Vec::new(),
             shard_channels: Vec::new(),
+            replica: false,
         }
     }
 

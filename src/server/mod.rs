@@ -87,6 +87,12 @@ pub struct State {
     pub to_close: Vec<usize>,
     /// Blocked clients, ready keys, WATCHes and Pub/Sub subscribers.
     pub waiters: waiters::Waiters,
+    /// Connections attached with SYNC/PSYNC.
+    pub replicas: Vec<usize>,
+    /// Database the replication stream last SELECTed.
+    pub repl_db: Option<usize>,
+    /// Writes of the transaction being executed, sent together at its end.
+    pub repl_pending: Option<Vec<(usize, conn::OwnedArgs)>>,
 }
 
 /// Unix time in milliseconds.
@@ -124,6 +130,9 @@ impl State {
             config_file: None,
             to_close: Vec::new(),
             waiters: waiters::Waiters::new(cfg_databases),
+            replicas: Vec::new(),
+            repl_db: None,
+            repl_pending: None,
         }
     }
 
@@ -749,6 +758,14 @@ impl Server {
             if let Some(b) = conn.blocked.take() {
                 self.st.waiters.unblock(id, b.db, &b.keys, b.deadline);
             }
+            if conn.replica {
+                self.st.replicas.retain(|&r| r != id);
+                if self.st.replicas.is_empty() {
+                    for db in self.st.dbs.iter_mut() {
+                        db.track_expired = self.st.waiters.watch_count > 0;
+                    }
+                }
+            }
             let w = &mut self.st.waiters;
             for (db, key, _) in conn.watched.drain(..) {
                 waiters::Waiters::unsubscribe(&mut w.watched[db], &key, id);
@@ -786,7 +803,12 @@ impl Server {
                 }
             }
         }
-        cmd::multi::touch_expired(&mut self.st, &mut self.conns);
+        if self.st.waiters.watch_count > 0 || !self.st.replicas.is_empty() {
+            let mut out = Out::default();
+            let mut ctx = Ctx::new(&mut self.st, &mut self.conns, usize::MAX, 0, &mut out);
+            cmd::after_expiry(&mut ctx);
+            self.after_turn();
+        }
         let timeout_ms = self.st.cfg.timeout * 1000;
         let soft = self.st.cfg.obuf[0];
         let mut doomed = Vec::new();

@@ -33,6 +33,8 @@ pub struct Db {
     /// While some client WATCHes a key here, keys reclaimed by expiry are logged, so the WATCH sees it.
     pub track_expired: bool,
     pub expired_log: Vec<Box<[u8]>>,
+    /// Bumped by every change (and every mutable access): a write command that left it alone did nothing.
+    pub muts: u64,
 }
 
 /// True when a deadline has passed. Redis keeps a key alive through its deadline millisecond.
@@ -52,6 +54,7 @@ impl Db {
             expired: 0,
             track_expired: false,
             expired_log: Vec::new(),
+            muts: 0,
         }
     }
 
@@ -99,7 +102,9 @@ impl Db {
     #[inline]
     pub fn lookup(&mut self, key: &[u8], now: u64) -> Option<u32> {
         let i = self.peek(key, now)?;
-        self.entry_mut(i).lru = lru_clock(now);
+        if let Some(e) = self.slots[i as usize].as_mut() {
+            e.lru = lru_clock(now);
+        }
         Some(i)
     }
 
@@ -118,11 +123,15 @@ impl Db {
 
     #[inline]
     pub fn entry_mut(&mut self, i: u32) -> &mut Entry {
+        // Handing out a mutable entry counts as a change: replication decides by `muts` whether a write
+        // command did anything.
+        self.muts += 1;
         self.slots[i as usize].as_mut().expect("live slot")
     }
 
     /// Inserts a key known to be absent; returns its index.
     pub fn insert_new(&mut self, key: &[u8], val: Value, now: u64) -> u32 {
+        self.muts += 1;
         let entry = Entry {
             key: Bytes::new(key),
             val,
@@ -197,6 +206,7 @@ impl Db {
 
     /// Removes the entry at `i` and returns it.
     pub fn remove_at(&mut self, i: u32) -> Entry {
+        self.muts += 1;
         let h = hash_bytes(self.seed, self.entry(i).key.as_slice());
         if let Ok(slot) = self.table.find_entry(h, |&j| j == i) {
             slot.remove();
@@ -222,6 +232,7 @@ impl Db {
         if old == at {
             return;
         }
+        self.muts += 1;
         if old != 0 {
             self.expires.remove(&(old, i));
         }
@@ -252,6 +263,7 @@ impl Db {
         let empty = Db {
             expired: self.expired,
             track_expired: self.track_expired,
+            muts: self.muts + 1,
             expired_log: std::mem::take(&mut self.expired_log),
             ..Db::new(self.seed)
         };
