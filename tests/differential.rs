@@ -1119,11 +1119,15 @@ struct Wire {
 }
 
 impl Wire {
-    /// Connects to a loopback port; reads give up after 5 s, so a lost reply fails the test, not hangs it.
+    /// Connects to a loopback port; reads and writes give up after 5 s, so a lost reply fails the test
+    /// instead of hanging it.
     fn connect(port: u16) -> Wire {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         stream.set_nodelay(true).unwrap();
         Wire {
@@ -1767,6 +1771,7 @@ fn random_streams_match_redis() {
 fn observe(port: u16, bytes: &[u8], idle: Duration) -> (Vec<u8>, bool) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(idle)).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     // The server may close while we are still writing a large request; that is an answer, not a failure.
     let _ = s.write_all(bytes);
