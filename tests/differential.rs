@@ -16,8 +16,10 @@
 //! - `DIFF_KEEP_GOING=1` on a mismatch, record it and go on with the next seed (whose servers are fresh)
 //!   instead of stopping; with a range of seeds this lists the distinct discrepancies.
 //!
-//! To add a family (lists, hashes, ...): write one generator fn per command, add rows to `SPECS`, and add
-//! the names to `ENABLED` once the commands match Redis.
+//! To add a family (lists, hashes, ...): write one generator fn per command over `Gen::key()` (so types
+//! collide and WRONGTYPE paths run), add rows to `SPECS` with a `Check` (`Sorted` for sets of members,
+//! `Pairs` for field/value maps, a new property check for random picks like SPOP), run it with
+//! `DIFF_CMDS=name DIFF_SEED=1..300 DIFF_KEEP_GOING=1`, and add the names to `ENABLED` once they match.
 
 mod common;
 
