@@ -98,7 +98,9 @@ pub fn start_redis() -> Option<TestServer> {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("redis-server is required under CI=true: {e}");
             }
-            eprintln!("SKIPPED: redis-server not installed ({e}); install redis-server to run this test");
+            eprintln!(
+                "SKIPPED: redis-server not installed ({e}); install redis-server to run this test"
+            );
             return None;
         }
     };
@@ -155,7 +157,11 @@ impl RawConn {
             }
             let mut chunk = [0u8; 65536];
             let n = self.stream.read(&mut chunk).expect("read reply");
-            assert!(n > 0, "connection closed; partial: {:?}", String::from_utf8_lossy(&self.buf));
+            assert!(
+                n > 0,
+                "connection closed; partial: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
@@ -192,7 +198,8 @@ pub fn reply_len(b: &[u8]) -> Option<usize> {
             return None;
         }
         let e = line_end(pos)?;
-        let head = std::str::from_utf8(&b[pos + 1..e]).ok()?;
+        // Only length headers are parsed; error and status lines may hold any bytes.
+        let head = std::str::from_utf8(&b[pos + 1..e]).unwrap_or("");
         match b[pos] {
             b'+' | b'-' | b':' | b',' | b'_' | b'#' | b'(' => Some(e + 2),
             b'$' | b'=' | b'!' => {
@@ -218,7 +225,11 @@ pub fn reply_len(b: &[u8]) -> Option<usize> {
                 }
                 Some(p)
             }
-            other => panic!("bad reply type byte {:?} in {:?}", other as char, String::from_utf8_lossy(b)),
+            other => panic!(
+                "bad reply type byte {:?} in {:?}",
+                other as char,
+                String::from_utf8_lossy(b)
+            ),
         }
     }
     parse_at(b, 0, &line_end)
