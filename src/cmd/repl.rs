@@ -175,8 +175,10 @@ pub fn end_exec(ctx: &mut Ctx) {
         write_to_replicas(ctx, *db, &cmd.args());
     }
     if wrap {
+        // EXEC goes in whatever database the stream is in by now: no SELECT before it.
+        let last_db = pending[pending.len() - 1].0;
         let exec = OwnedArgs::from_args(&Args::new(b"EXEC", &[(0, 4)]));
-        write_to_replicas(ctx, first_db, &exec.args());
+        write_to_replicas(ctx, last_db, &exec.args());
     }
 }
 
