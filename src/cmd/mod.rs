@@ -21,6 +21,7 @@ pub mod multi;
 pub mod repl;
 pub mod server;
 pub mod string;
+pub mod zset;
 
 /// A command's error reply: the full text after `-`, e.g. `ERR syntax error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +187,7 @@ const FAMILIES: &[&[Cmd]] = &[
     repl::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    zset::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {

@@ -509,7 +509,7 @@ impl ZSet {
     /// next cursor (0 when done). The flat form is returned whole in one step, as Redis does. For the
     /// skiplist the cursor is an arena slot, and slots never move while occupied, so a member present
     /// for the whole scan is returned (unless the arena is compacted after mass deletion).
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], f64)) -> u64 {
         match &self.repr {
             Repr::Flat(v) => {
                 for (m, s) in v {
