@@ -83,6 +83,12 @@ pub struct Config {
     pub zset_max_listpack_entries: usize,
     /// ...of at most this many bytes each.
     pub zset_max_listpack_value: usize,
+    /// A hash converts from listpack to hashtable past this many fields...
+    pub hash_max_listpack_entries: usize,
+    /// ...or when a field or value is longer than this.
+    pub hash_max_listpack_value: usize,
+    /// A set converts from intset to hashtable past this many members.
+    pub set_max_intset_entries: usize,
 }
 
 impl Default for Config {
@@ -129,6 +135,10 @@ impl Default for Config {
             config_file: None,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            // Redis 7.0's built-in defaults (its sample redis.conf lowers the first to 128).
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
         }
     }
 }
@@ -517,6 +527,51 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
+        name: "hash-max-listpack-entries",
+        access: Access::Mutable,
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hash-max-ziplist-entries",
+        access: Access::Mutable,
+        get: |c| c.hash_max_listpack_entries.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hash-max-listpack-value",
+        access: Access::Mutable,
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hash-max-ziplist-value",
+        access: Access::Mutable,
+        get: |c| c.hash_max_listpack_value.to_string(),
+        set: |c, v| {
+            c.hash_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "set-max-intset-entries",
+        access: Access::Mutable,
+        get: |c| c.set_max_intset_entries.to_string(),
+        set: |c, v| {
+            c.set_max_intset_entries = parse_int(v, 0, i64::MAX)? as usize;
+            Ok(())
+        },
+    },
+    Param {
         name: "daemonize",
         access: Access::Immutable,
         get: |_| "no".into(),
@@ -569,7 +624,12 @@ fn strerror(e: &std::io::Error) -> String {
 
 /// Old names kept as settings of their own, sharing their storage with the new one, as in Redis 7.0 (which
 /// lists both in CONFIG GET and sets either); CONFIG REWRITE writes only the new name.
-pub const ALIASES: &[&str] = &["zset-max-ziplist-entries", "zset-max-ziplist-value"];
+pub const ALIASES: &[&str] = &[
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
+];
 
 /// The parameter called `name` (case-insensitive).
 pub fn find_param(name: &str) -> Option<&'static Param> {

@@ -196,7 +196,7 @@ pub fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Parses a SCAN cursor as Redis does with `strtoul`: an optional sign (a negative value wraps), decimal
 /// digits, nothing after them; a leading space or an overflow is invalid, and the empty string is 0.
 /// The string ends at its first NUL, as a C string would.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(s: &[u8]) -> Option<u64> {
     let s = &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())];
     let (neg, digits) = match s.first() {
         None => return Some(0),

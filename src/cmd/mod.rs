@@ -16,10 +16,12 @@ use crate::store::Db;
 
 pub mod connection;
 pub mod expire;
+pub mod hash;
 pub mod keys;
 pub mod multi;
 pub mod repl;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod zset;
 
@@ -188,6 +190,8 @@ const FAMILIES: &[&[Cmd]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     zset::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {

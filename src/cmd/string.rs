@@ -737,11 +737,11 @@ mod ffi {
 }
 
 /// Room for any INCRBYFLOAT result: Redis's MAX_LONG_DOUBLE_CHARS (the shim refuses inputs as long).
-const LD_CHARS: usize = 5 * 1024;
+pub(crate) const LD_CHARS: usize = 5 * 1024;
 
 /// Redis's INCRBYFLOAT arithmetic: `cur` (absent = 0) plus `incr` in C `long double`, printed as
 /// `%.17Lf` with trailing zeros removed. Returns the length of the text written to `out`.
-fn add_long_double(
+pub(crate) fn add_long_double(
     cur: Option<&[u8]>,
     incr: &[u8],
     out: &mut [u8; LD_CHARS],
