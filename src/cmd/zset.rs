@@ -14,6 +14,7 @@ use super::{
 };
 use crate::protocol::Out;
 use crate::store::glob::glob_match;
+use crate::store::set::{Elem, Set};
 use crate::store::zset::{LexBound, LexRange, Limits, ScoreRange, ZSet};
 use crate::store::{Bytes, Db, Value};
 use crate::util::{eq_ci, parse_i64};
@@ -1281,7 +1282,7 @@ enum Aggregate {
 enum Src<'a> {
     Missing,
     Z(&'a ZSet),
-    Set(&'a crate::store::set::Set),
+    Set(&'a Set),
 }
 
 impl<'a> Src<'a> {
@@ -1316,16 +1317,29 @@ impl<'a> Src<'a> {
     }
 }
 
-// The set family's type is still a placeholder: until it lands, a set input is an empty one.
-fn set_len(_s: &crate::store::set::Set) -> usize {
-    0
+fn set_len(s: &Set) -> usize {
+    s.len()
 }
 
-fn set_contains(_s: &crate::store::set::Set, _m: &[u8]) -> bool {
-    false
+fn set_contains(s: &Set, m: &[u8]) -> bool {
+    s.contains(m)
 }
 
-fn set_for_each<'a>(_s: &'a crate::store::set::Set, _f: impl FnMut(Cow<'a, [u8]>) -> bool) {}
+/// Every member of a plain set; intset members are formatted as the strings they stand for.
+fn set_for_each<'a>(s: &'a Set, mut f: impl FnMut(Cow<'a, [u8]>) -> bool) {
+    for e in s.iter() {
+        let m = match e {
+            Elem::Str(b) => Cow::Borrowed(b),
+            Elem::Int(n) => {
+                let mut tmp = [0u8; 20];
+                Cow::Owned(crate::util::fmt_i64(n, &mut tmp).to_vec())
+            }
+        };
+        if !f(m) {
+            return;
+        }
+    }
+}
 
 #[inline]
 fn aggregate(target: &mut f64, v: f64, how: Aggregate) {
