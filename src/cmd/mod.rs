@@ -14,11 +14,13 @@ use crate::server::conn::Conn;
 use crate::server::State;
 use crate::store::Db;
 
+pub mod bitops;
 pub mod connection;
 pub mod expire;
 pub mod hash;
 pub mod keys;
 pub mod multi;
+pub mod pubsub;
 pub mod repl;
 pub mod server;
 pub mod set;
@@ -189,6 +191,8 @@ const FAMILIES: &[&[Cmd]] = &[
     repl::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    pubsub::COMMANDS,
+    bitops::COMMANDS,
     zset::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
@@ -516,7 +520,9 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
         return;
     }
     let top = r.parent.map_or(cmd.name, |p| p.name);
+    // Inside EXEC Redis runs the queued commands directly, so a SUBSCRIBE there does not restrict the rest.
     if !ctx.out.resp3
+        && !ctx.in_exec
         && conn.subscriptions() > 0
         && !matches!(
             top,

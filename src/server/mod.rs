@@ -810,10 +810,16 @@ impl Server {
             self.after_turn();
         }
         let timeout_ms = self.st.cfg.timeout * 1000;
-        let soft = self.st.cfg.obuf[0];
+        let limits = self.st.cfg.obuf;
         let mut doomed = Vec::new();
         for (id, c) in self.conns.iter_mut() {
-            if timeout_ms > 0 && now.saturating_sub(c.last_ms) > timeout_ms && c.pending_out() == 0
+            // As in Redis, subscribers never time out for idleness and have limits of their own (pubsub).
+            let pubsub = c.subscriptions() > 0;
+            let soft = limits[if pubsub { 2 } else { 0 }];
+            if timeout_ms > 0
+                && !pubsub
+                && now.saturating_sub(c.last_ms) > timeout_ms
+                && c.pending_out() == 0
             {
                 debug!("Closing idle client id={}", c.id);
                 doomed.push(id);
