@@ -19,6 +19,7 @@ pub mod connection;
 pub mod expire;
 pub mod hash;
 pub mod keys;
+pub mod memory;
 pub mod multi;
 pub mod pubsub;
 pub mod repl;
@@ -189,6 +190,7 @@ const FAMILIES: &[&[Cmd]] = &[
     expire::COMMANDS,
     multi::COMMANDS,
     repl::COMMANDS,
+    memory::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     pubsub::COMMANDS,

@@ -353,7 +353,7 @@ fn container(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
 }
 
 /// Redis's `addReplyHelp`: the usage line, the given lines, then HELP, each as a status reply.
-fn reply_help(out: &mut Out, cmd: &str, lines: &[&str]) {
+pub(crate) fn reply_help(out: &mut Out, cmd: &str, lines: &[&str]) {
     out.array(lines.len() + 3);
     out.simple(&format!(
         "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"

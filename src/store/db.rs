@@ -190,6 +190,11 @@ impl Db {
         (at != 0).then_some(at)
     }
 
+    /// Index of `key` if it is in the table, even if its deadline has passed (Redis's `dictFind`).
+    pub fn find_raw(&self, key: &[u8]) -> Option<u32> {
+        self.find(key)
+    }
+
     /// True if `key` is in the table, even if its deadline has passed (Redis's `dictFind`).
     pub fn contains_raw(&self, key: &[u8]) -> bool {
         self.find(key).is_some()
