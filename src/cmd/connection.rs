@@ -9,7 +9,7 @@ use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, ADMIN, ALLOW_BUSY, ERR_DB_INDEX, ERR_SYNTAX,
     FAST, LOADING, NOSCRIPT, NO_AUTH, SENTINEL, STALE,
 };
-use crate::server::conn::Conn;
+use crate::server::conn::{Conn, REPLY_OFF, REPLY_SKIP, REPLY_SKIP_NEXT};
 use crate::server::waiters::Waiters;
 use crate::server::{State, REDIS_VERSION};
 
@@ -119,6 +119,12 @@ static CLIENT_SUBS: &[Cmd] = &[
         "connection",
         "7.0.0",
         "Set client eviction mode for the current connection",
+        "O(1)",
+    ),
+    Cmd::new("reply", 3, CLIENT_FLAGS | SENTINEL, (0, 0, 0), client_reply).doc(
+        "connection",
+        "3.2.0",
+        "Instruct the server whether to reply to commands",
         "O(1)",
     ),
     Cmd::new("setname", 3, CLIENT_FLAGS, (0, 0, 0), client_setname).doc(
@@ -345,6 +351,8 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     c.name = None;
     c.authed = authed;
     c.no_evict = false;
+    // As Redis's clearClientConnectionState: replies come back on (a SKIP already in force still applies).
+    c.reply &= !(REPLY_OFF | REPLY_SKIP_NEXT);
     c.multi = None;
     c.multi_error = false;
     c.watch_dirty = false;
@@ -410,6 +418,39 @@ pub fn client_no_evict(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.conn().no_evict = on;
     ctx.out.ok();
     Ok(())
+}
+
+/// CLIENT REPLY ON | OFF | SKIP
+pub fn client_reply(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mode = &args[2];
+    let c = ctx.conn();
+    if mode.eq_ignore_ascii_case(b"on") {
+        c.reply &= !(REPLY_OFF | REPLY_SKIP);
+        ctx.out.ok();
+    } else if mode.eq_ignore_ascii_case(b"off") {
+        c.reply |= REPLY_OFF;
+    } else if mode.eq_ignore_ascii_case(b"skip") {
+        if c.reply & REPLY_OFF == 0 {
+            c.reply |= REPLY_SKIP_NEXT;
+        }
+    } else {
+        return err(ERR_SYNTAX);
+    }
+    Ok(())
+}
+
+/// Commands whose replies are Pub/Sub pushes, which CLIENT REPLY OFF | SKIP does not silence.
+pub fn is_subscribe_cmd(name: &[u8]) -> bool {
+    [
+        &b"subscribe"[..],
+        b"unsubscribe",
+        b"psubscribe",
+        b"punsubscribe",
+        b"ssubscribe",
+        b"sunsubscribe",
+    ]
+    .iter()
+    .any(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// CLIENT GETREDIR

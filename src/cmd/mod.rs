@@ -462,8 +462,30 @@ fn reject(ctx: &mut Ctx, idx: Option<usize>, msg: &[u8]) {
     ctx.out.error(msg);
 }
 
-/// Looks the command up, checks arity and authentication, runs it, and records its statistics.
+/// Runs one request and applies the client's CLIENT REPLY state to what it wrote.
 pub fn dispatch(ctx: &mut Ctx, args: &Args) {
+    let start = ctx.out.buf.len();
+    run(ctx, args);
+    // EXEC's queued commands answer as part of EXEC; a client that blocked keeps its state until its
+    // command answers.
+    if ctx.in_exec || ctx.still_blocked {
+        return;
+    }
+    if let Some(c) = ctx.conns.get_mut(ctx.id) {
+        if c.reply != 0 && c.blocked.is_none() {
+            // (Un)subscription confirmations are pushes, which Redis sends even with replies off.
+            let from = if connection::is_subscribe_cmd(&args[0]) {
+                ctx.out.buf.len()
+            } else {
+                start
+            };
+            c.finish_reply(&mut ctx.out.buf, from);
+        }
+    }
+}
+
+/// Looks the command up, checks arity and authentication, runs it, and records its statistics.
+fn run(ctx: &mut Ctx, args: &Args) {
     let reg = registry();
     let name = &args[0];
     let Some(mut idx) = reg.find(name) else {

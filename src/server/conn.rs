@@ -60,7 +60,16 @@ pub struct Conn {
     pub shard_channels: Vec<Box<[u8]>>,
     /// Attached with SYNC/PSYNC: receives the replication stream.
     pub replica: bool,
+    /// CLIENT REPLY state: `REPLY_OFF`, `REPLY_SKIP`, `REPLY_SKIP_NEXT` bits (0: every reply is sent).
+    pub reply: u8,
 }
+
+/// CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON.
+pub const REPLY_OFF: u8 = 1;
+/// The reply of the command being run is dropped (the one after CLIENT REPLY SKIP).
+pub const REPLY_SKIP: u8 = 2;
+/// CLIENT REPLY SKIP just ran: the next command's reply is dropped.
+pub const REPLY_SKIP_NEXT: u8 = 4;
 
 /// A request's arguments copied out of the read buffer (queued in MULTI, or saved by a blocked command).
 #[derive(Debug, Default, Clone)]
@@ -133,6 +142,20 @@ impl Conn {
             patterns: Vec::new(),
             shard_channels: Vec::new(),
             replica: false,
+            reply: 0,
+        }
+    }
+
+    /// Applies CLIENT REPLY once a command has finished: drops what it wrote to `buf` from `start` on when
+    /// replies are off or skipped, then moves a pending SKIP on to the next command, as Redis's
+    /// `resetClient` does. Only called while `reply` is non-zero.
+    pub fn finish_reply(&mut self, buf: &mut Vec<u8>, start: usize) {
+        if self.reply & (REPLY_OFF | REPLY_SKIP) != 0 {
+            buf.truncate(start);
+        }
+        self.reply &= !REPLY_SKIP;
+        if self.reply & REPLY_SKIP_NEXT != 0 {
+            self.reply = (self.reply & !REPLY_SKIP_NEXT) | REPLY_SKIP;
         }
     }
 

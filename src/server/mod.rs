@@ -684,6 +684,7 @@ impl Server {
                 let args = b.cmd.args();
                 let mut ctx = Ctx::new(&mut self.st, &mut self.conns, cid, b.db, &mut out);
                 ctx.reexec = true;
+                ctx.ready_key = Some(&key);
                 cmd::dispatch(&mut ctx, &args);
                 let still = ctx.still_blocked;
                 let c = &mut self.conns[cid];
@@ -722,10 +723,14 @@ impl Server {
             buf: std::mem::take(&mut c.wbuf),
             resp3: c.resp3,
         };
+        let start = out.buf.len();
         match err {
             Some(e) => out.error(e),
             None if b.timeout_null_array => out.null_array(),
             None => out.null(),
+        }
+        if c.reply != 0 {
+            c.finish_reply(&mut out.buf, start);
         }
         c.wbuf = out.buf;
         self.st.waiters.unblock(cid, b.db, &b.keys, b.deadline);
