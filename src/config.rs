@@ -89,6 +89,11 @@ pub struct Config {
     pub hash_max_listpack_value: usize,
     /// A set converts from intset to hashtable past this many members.
     pub set_max_intset_entries: usize,
+    /// Redis's quicklist node size (entries when positive, -1..-5 for 4..64 KB); stored and reported only,
+    /// since a Redis 7.0 list is a quicklist whatever it holds.
+    pub list_max_listpack_size: i64,
+    /// Quicklist nodes left uncompressed at each end; stored and reported only.
+    pub list_compress_depth: i64,
 }
 
 impl Default for Config {
@@ -139,6 +144,8 @@ impl Default for Config {
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
         }
     }
 }
@@ -568,6 +575,33 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.set_max_intset_entries.to_string(),
         set: |c, v| {
             c.set_max_intset_entries = parse_int(v, 0, i64::MAX)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "list-max-listpack-size",
+        access: Access::Mutable,
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, v| {
+            c.list_max_listpack_size = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "list-max-ziplist-size",
+        access: Access::Mutable,
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, v| {
+            c.list_max_listpack_size = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "list-compress-depth",
+        access: Access::Mutable,
+        get: |c| c.list_compress_depth.to_string(),
+        set: |c, v| {
+            c.list_compress_depth = parse_int(v, 0, i32::MAX as i64)?;
             Ok(())
         },
     },

@@ -19,6 +19,7 @@ pub mod connection;
 pub mod expire;
 pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod memory;
 pub mod multi;
 pub mod pubsub;
@@ -198,6 +199,7 @@ const FAMILIES: &[&[Cmd]] = &[
     zset::COMMANDS,
     hash::COMMANDS,
     set::COMMANDS,
+    list::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {
@@ -330,6 +332,9 @@ pub struct Ctx<'a> {
     pub in_exec: bool,
     /// How the running write command reaches replicas; handlers set it when Redis rewrites the command.
     pub prop: repl::Propagate,
+    /// During a re-run (`reexec`), the signalled key: Redis serves a blocked client from that key alone,
+    /// whatever its other keys hold.
+    pub ready_key: Option<&'a [u8]>,
 }
 
 impl<'a> Ctx<'a> {
@@ -350,6 +355,7 @@ impl<'a> Ctx<'a> {
             still_blocked: false,
             in_exec: false,
             prop: repl::Propagate::AsIs,
+            ready_key: None,
         }
     }
 }
@@ -591,7 +597,9 @@ fn run(ctx: &mut Ctx, args: &Args) {
     let mut reclaimed = 0;
     if ctx.st.waiters.watch_count > 0 || repl {
         reclaimed = after_expiry(ctx);
-        if cmd.flags & WRITE != 0 && res.is_ok() {
+        // A blocking command that went on waiting changed nothing: WATCHes of its keys stay valid.
+        let waiting = ctx.still_blocked || ctx.conns[ctx.id].blocked.is_some();
+        if cmd.flags & WRITE != 0 && res.is_ok() && !waiting {
             touch_command_keys(ctx, cmd, args);
         }
     }
