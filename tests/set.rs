@@ -786,3 +786,101 @@ fn differential_random_workload() {
         }
     });
 }
+
+/// A SYNC client's view of the replication stream: the commands after the initial snapshot.
+struct ReplStream {
+    stream: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl ReplStream {
+    fn attach(s: &TestServer) -> ReplStream {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(b"SYNC\r\n").unwrap();
+        let mut r = ReplStream {
+            stream,
+            buf: Vec::new(),
+        };
+        // The snapshot: `$<len>\r\n` and that many bytes, with no CRLF after them.
+        let head = loop {
+            if let Some(p) = r.buf.windows(2).position(|w| w == b"\r\n") {
+                break p;
+            }
+            r.fill();
+        };
+        let len: usize = std::str::from_utf8(&r.buf[1..head])
+            .unwrap()
+            .parse()
+            .unwrap();
+        while r.buf.len() < head + 2 + len {
+            r.fill();
+        }
+        r.buf.drain(..head + 2 + len);
+        r
+    }
+
+    fn fill(&mut self) {
+        use std::io::Read;
+        let mut chunk = [0u8; 4096];
+        let n = self.stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "stream closed");
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+
+    /// The next propagated command (PINGs skipped), as strings.
+    fn next(&mut self) -> Vec<String> {
+        loop {
+            if let Some(n) = common::reply_len(&self.buf) {
+                let raw: Vec<u8> = self.buf.drain(..n).collect();
+                let cmd = elements(&String::from_utf8_lossy(&raw));
+                if !cmd[0].eq_ignore_ascii_case("ping") {
+                    return cmd;
+                }
+                continue;
+            }
+            self.fill();
+        }
+    }
+}
+
+#[test]
+fn random_writes_propagate_as_their_effect() {
+    let s = TestServer::start(&[]);
+    let mut repl = ReplStream::attach(&s);
+    let mut c = s.raw();
+    check(&mut c, &["SADD", "one", "a"], ":1\r\n");
+    assert_eq!(repl.next(), ["SELECT", "0"]);
+    assert_eq!(repl.next(), ["SADD", "one", "a"]);
+    // No-ops are not propagated; the next command shows up right after the last real write.
+    check(&mut c, &["SADD", "one", "a"], ":0\r\n");
+    check(&mut c, &["SREM", "one", "zz"], ":0\r\n");
+    check(&mut c, &["SPOP", "one", "0"], "*0\r\n");
+    check(&mut c, &["SMOVE", "one", "one", "a"], ":1\r\n");
+    check(&mut c, &["SPOP", "one"], "$1\r\na\r\n");
+    assert_eq!(repl.next(), ["SREM", "one", "a"]);
+    check(&mut c, &["HINCRBYFLOAT", "h", "f", "1.5e1"], "$2\r\n15\r\n");
+    assert_eq!(repl.next(), ["HSET", "h", "f", "15"]);
+    check(&mut c, &["HSETNX", "h", "f", "x"], ":0\r\n");
+    check(&mut c, &["HDEL", "h", "zz"], ":0\r\n");
+    assert_eq!(
+        sadd_many(&mut c, "s", (0..10).map(|i| format!("m{i}"))),
+        ":10\r\n"
+    );
+    assert_eq!(repl.next()[..2], ["SADD", "s"]);
+    let popped = elements(&c.cmds(&["SPOP", "s", "3"]));
+    let mut srem = repl.next();
+    assert_eq!(srem[..2], ["SREM", "s"]);
+    let mut popped_sorted = popped.clone();
+    popped_sorted.sort();
+    srem[2..].sort();
+    assert_eq!(srem[2..], popped_sorted[..]);
+    let popped = elements(&c.cmds(&["SPOP", "s", "6"]));
+    assert_eq!(popped.len(), 6);
+    assert_eq!(repl.next().len(), 8);
+    assert!(c.cmds(&["SPOP", "s", "6"]).starts_with("*1\r\n"));
+    assert_eq!(repl.next(), ["DEL", "s"]);
+}

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use super::keys::parse_cursor;
+use super::repl::Propagate;
 use super::string::{add_long_double, LD_CHARS};
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_NOT_FLOAT, ERR_OVERFLOW,
@@ -317,6 +318,9 @@ pub fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let set = write_hash(ctx, &args[1], |h, lim| {
         Ok(!h.contains(field) && h.set(field, value, lim))
     })?;
+    if !set {
+        ctx.prop = Propagate::Nothing;
+    }
     ctx.out.int(set as i64);
     Ok(())
 }
@@ -371,6 +375,9 @@ pub fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     if h.is_empty() {
         ctx.st.dbs[ctx.db].remove_at(i);
+    }
+    if deleted == 0 {
+        ctx.prop = Propagate::Nothing;
     }
     ctx.out.int(deleted);
     Ok(())
@@ -501,6 +508,10 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         h.set(field, &sum[..n], lim);
         Ok(n)
     })?;
+    if !ctx.st.replicas.is_empty() {
+        // Replicas get the result, not the float arithmetic, as Redis propagates it.
+        ctx.prop = Propagate::args([&b"HSET"[..], &args[1], field, &sum[..n]]);
+    }
     ctx.out.bulk(&sum[..n]);
     Ok(())
 }

@@ -10,6 +10,7 @@ use super::hash::{
     ERR_INVALID_CURSOR, ERR_RANGE_LONG, SCAN_COMPLEXITY,
 };
 use super::keys::parse_cursor;
+use super::repl::Propagate;
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_SYNTAX, ERR_WRONGTYPE, FAST,
     READONLY, WRITE,
@@ -203,6 +204,9 @@ pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
             n
         }
     };
+    if added == 0 {
+        ctx.prop = Propagate::Nothing;
+    }
     ctx.out.int(added as i64);
     Ok(())
 }
@@ -227,6 +231,9 @@ pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     if s.is_empty() {
         db.remove_at(i);
+    }
+    if deleted == 0 {
+        ctx.prop = Propagate::Nothing;
     }
     ctx.out.int(deleted);
     Ok(())
@@ -457,11 +464,13 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     if src == dst {
         let n = set_in(db, si)?.contains(m);
+        ctx.prop = Propagate::Nothing;
         ctx.out.int(n as i64);
         return Ok(());
     }
     let s = set_in_mut(db, si)?;
     if !s.remove(m) {
+        ctx.prop = Propagate::Nothing;
         ctx.out.int(0);
         return Ok(());
     }
@@ -498,7 +507,13 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let s = set_in_mut(db, i)?;
     let p = st.rng.below(s.len() as u64) as usize;
-    bulk_elem(ctx.out, s.at(p));
+    let e = s.at(p);
+    bulk_elem(ctx.out, e);
+    if !st.replicas.is_empty() {
+        // Replicas remove the member this pop chose, as Redis propagates SPOP.
+        let mut tmp = [0u8; 20];
+        ctx.prop = Propagate::args([&b"SREM"[..], &args[1], e.bytes(&mut tmp)]);
+    }
     s.remove_at(p);
     if s.is_empty() {
         db.remove_at(i);
@@ -522,6 +537,7 @@ fn spop_count(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let s = set_in_mut(db, i)?;
     if count == 0 {
+        ctx.prop = Propagate::Nothing;
         ctx.out.set(0);
         return Ok(());
     }
@@ -532,35 +548,49 @@ fn spop_count(ctx: &mut Ctx, args: &Args) -> CmdResult {
             bulk_elem(ctx.out, e);
         }
         db.remove_at(i);
+        ctx.prop = Propagate::args([&b"DEL"[..], &args[1]]);
         return Ok(());
     }
     let count = count as usize;
     let remaining = size - count;
     ctx.out.set(count);
+    // Replicas get the members this pop chose as one SREM (Redis sends one SREM per member).
+    let mut srem: Option<Vec<Vec<u8>>> = (!st.replicas.is_empty()).then(Vec::new);
+    let mut popped = |e: Elem| {
+        if let Some(v) = &mut srem {
+            v.push(e.to_vec());
+        }
+    };
     if remaining * SPOP_MOVE_STRATEGY_MUL > count {
         for _ in 0..count {
             let p = st.rng.below(s.len() as u64) as usize;
             bulk_elem(ctx.out, s.at(p));
+            popped(s.at(p));
             s.remove_at(p);
         }
-        return Ok(());
+    } else {
+        // Most of the set goes: move the few that stay into a new set (created for its first member,
+        // as Redis's `setTypeCreate` picks the encoding) and reply with what is left of the old one.
+        let mut kept: Option<Set> = None;
+        for _ in 0..remaining {
+            let p = st.rng.below(s.len() as u64) as usize;
+            let e = s.at(p);
+            let mut tmp = [0u8; 20];
+            kept.get_or_insert_with(|| Set::for_member(e.bytes(&mut tmp)))
+                .insert_elem(e, max);
+            s.remove_at(p);
+        }
+        for e in s.iter() {
+            bulk_elem(ctx.out, e);
+            popped(e);
+        }
+        if let Some(kept) = kept {
+            *s = kept;
+        }
     }
-    // Most of the set goes: move the few that stay into a new set (created for its first member, as
-    // Redis's `setTypeCreate` picks the encoding) and reply with what is left of the old one.
-    let mut kept: Option<Set> = None;
-    for _ in 0..remaining {
-        let p = st.rng.below(s.len() as u64) as usize;
-        let e = s.at(p);
-        let mut tmp = [0u8; 20];
-        kept.get_or_insert_with(|| Set::for_member(e.bytes(&mut tmp)))
-            .insert_elem(e, max);
-        s.remove_at(p);
-    }
-    for e in s.iter() {
-        bulk_elem(ctx.out, e);
-    }
-    if let Some(kept) = kept {
-        db.entry_mut(i).val = Value::Set(Box::new(kept));
+    if let Some(members) = srem {
+        let head = [&b"SREM"[..], &args[1]];
+        ctx.prop = Propagate::args(head.into_iter().chain(members.iter().map(Vec::as_slice)));
     }
     Ok(())
 }
