@@ -314,21 +314,26 @@ fn parse_save(cfg: &mut Config, v: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Every setting the server has, in CONFIG GET order. Settings whose value Redis can change at run time but
-/// this server cannot (bind, port) are immutable here, and say so.
+/// Every setting the server has, in CONFIG GET order. Changing `bind` or `port` at run time replaces the
+/// listening sockets (CONFIG SET does it once the values are set).
 pub static PARAMS: &[Param] = &[
     Param {
         name: "bind",
-        access: Access::Immutable,
+        access: Access::Mutable,
         get: |c| c.bind.clone(),
         set: |c, v| {
-            c.bind = v.to_string();
+            // Space-separated addresses, as Redis splits a multi-argument setting.
+            let words: Vec<&str> = v.split(' ').filter(|w| !w.is_empty()).collect();
+            if words.len() > crate::server::listen::MAX_ADDRS {
+                return Err("Too many bind addresses specified.".into());
+            }
+            c.bind = words.join(" ");
             Ok(())
         },
     },
     Param {
         name: "port",
-        access: Access::Immutable,
+        access: Access::Mutable,
         get: |c| c.port.to_string(),
         set: |c, v| {
             c.port = parse_int(v, 0, 65535)? as u16;
@@ -968,9 +973,9 @@ mod tests {
         assert!(e.ends_with("argument 'maxclients') - no"), "{e}");
         assert_eq!((c.timeout, c.maxclients), (0, 10000));
         assert_eq!(
-            c.set_many(&pairs(&[("Port", "1"), ("nosuch", "1")]), ok)
+            c.set_many(&pairs(&[("Daemonize", "no"), ("nosuch", "1")]), ok)
                 .unwrap_err(),
-            "CONFIG SET failed (possibly related to argument 'Port') - can't set immutable config"
+            "CONFIG SET failed (possibly related to argument 'Daemonize') - can't set immutable config"
         );
         assert_eq!(
             c.set_many(&pairs(&[("nosuch", "1"), ("port", "1")]), ok)

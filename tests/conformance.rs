@@ -33,7 +33,55 @@ fn client_reply_off_skip_on() {
     // Subscription confirmations are pushes: sent even with replies off. RESET turns replies back on.
     c.send(&encode(&[b"CLIENT", b"REPLY", b"OFF"]));
     c.send(&encode(&[b"SUBSCRIBE", b"ch"]));
-    assert_eq!(c.read_reply(), b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+    assert_eq!(
+        c.read_reply(),
+        b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    );
     assert_eq!(c.cmds(&["RESET"]), "+RESET\r\n");
+    assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn config_set_bind_and_port_move_the_listener() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let p = s.port.to_string();
+    // The current values are accepted as they are.
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "bind", "127.0.0.1", "port", &p]),
+        "+OK\r\n"
+    );
+    // A port in use: Redis's apply error, and every setting of the command rolled back.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "timeout", "7", "port", &busy_port]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["CONFIG", "GET", "timeout"]),
+        "*2\r\n$7\r\ntimeout\r\n$1\r\n0\r\n"
+    );
+    assert_eq!(
+        common::RawConn::connect(s.port).cmds(&["PING"]),
+        "+PONG\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "bind", "192.0.2.1"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+    );
+    assert_eq!(
+        common::RawConn::connect(s.port).cmds(&["PING"]),
+        "+PONG\r\n"
+    );
+    // A free port: the server moves there, and the connection that asked stays open.
+    let free = common::free_port();
+    let fp = free.to_string();
+    assert_eq!(c.cmds(&["CONFIG", "SET", "port", &fp]), "+OK\r\n");
+    assert_eq!(
+        common::RawConn::connect(free).cmds(&["CONFIG", "GET", "port"]),
+        format!("*2\r\n$4\r\nport\r\n${}\r\n{fp}\r\n", fp.len())
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", s.port)).is_err());
     assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
 }

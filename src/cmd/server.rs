@@ -837,16 +837,49 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .chunks(2)
         .map(|c| (lossy(c[0]), lossy(c[1])))
         .collect();
-    ctx.st
-        .cfg
-        .set_many(&pairs, |cfg, p| {
-            if p.name == "maxclients" {
-                return fit_maxclients(cfg.maxclients);
+    let st = &mut *ctx.st;
+    let (old_bind, old_port) = (st.cfg.bind.clone(), st.port);
+    let mut relistened = false;
+    let res = st.cfg.set_many(&pairs, |cfg, p| match p.name {
+        "maxclients" => fit_maxclients(cfg.maxclients),
+        "bind" | "port" if !relistened => {
+            if cfg.bind == old_bind && cfg.port == old_port {
+                return Ok(());
             }
-            Ok(())
-        })
-        .map_err(|e| Error::from(format!("ERR {e}")))?;
+            relistened = true;
+            relisten(&mut st.listeners, &mut st.port, &cfg.bind, cfg.port).map_err(|_| {
+                if p.name == "bind" {
+                    "Failed to bind to specified addresses.".to_string()
+                } else {
+                    "Unable to listen on this port. Check server logs.".to_string()
+                }
+            })
+        }
+        _ => Ok(()),
+    });
+    if let Err(e) = res {
+        // The settings are back to their old values; so must the sockets be, as Redis re-applies them.
+        if relistened && relisten(&mut st.listeners, &mut st.port, &old_bind, old_port).is_err() {
+            log::warn!("Failed applying restored configuration: not listening on {old_bind} port {old_port}");
+        }
+        return err(format!("ERR {e}"));
+    }
     ctx.out.ok();
+    Ok(())
+}
+
+/// Listens on `bind` at `port` in place of the current sockets, recording the port bound.
+fn relisten(
+    listeners: &mut Option<crate::server::listen::Listeners>,
+    port_bound: &mut u16,
+    bind: &str,
+    port: u16,
+) -> std::io::Result<()> {
+    let Some(l) = listeners else {
+        *port_bound = port;
+        return Ok(());
+    };
+    *port_bound = l.listen(bind, port)?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! before the next blocking poll, so one client's huge pipeline cannot starve the others.
 
 pub mod conn;
+pub mod listen;
 pub mod waiters;
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info, warn};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
@@ -28,7 +29,6 @@ use conn::Conn;
 /// The Redis version reported to clients (HELLO, INFO): they gate features on it, and ferrokv speaks 7.0.
 pub const REDIS_VERSION: &str = "7.0.15";
 
-const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 /// Size of the shared read buffer, and so the most input one connection gets parsed per turn.
 const READ_CHUNK: usize = 64 * 1024;
@@ -93,6 +93,9 @@ pub struct State {
     pub repl_db: Option<usize>,
     /// Writes of the transaction being executed, sent together at its end.
     pub repl_pending: Option<Vec<(usize, conn::OwnedArgs)>>,
+    /// The listening sockets (None only for a State built without a loop, as benches do); commands
+    /// reach them for CONFIG SET bind/port.
+    pub listeners: Option<listen::Listeners>,
 }
 
 /// Unix time in milliseconds.
@@ -133,6 +136,7 @@ impl State {
             replicas: Vec::new(),
             repl_db: None,
             repl_pending: None,
+            listeners: None,
         }
     }
 
@@ -162,7 +166,6 @@ impl State {
 
 pub struct Server {
     poll: Poll,
-    listener: Option<TcpListener>,
     signals: Option<Signals>,
     pub conns: Slab<Conn>,
     pub st: State,
@@ -176,27 +179,20 @@ pub struct Server {
 impl Server {
     /// Binds the listener and sets up signal handling; the server starts serving in `run`.
     pub fn bind(cfg: Config) -> io::Result<Server> {
-        let addr: SocketAddr = format!("{}:{}", cfg.bind, cfg.port).parse().map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad address: {e}"))
-        })?;
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(addr)?;
-        // Redis's default tcp-backlog (511) instead of mio's 128: the kernel drops connects past the
-        // backlog and the client retries a whole second later, so a burst of new clients stalled.
-        // SAFETY: listen() on our own listening socket only resizes its accept queue.
-        unsafe {
-            libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), 511);
+        let mut listeners = listen::Listeners::new(poll.registry().try_clone()?);
+        let port = listeners.listen(&cfg.bind, cfg.port)?;
+        if listeners.socks.is_empty() {
+            return Err(io::Error::other("no address to listen on"));
         }
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut signals = Signals::new([libc::SIGINT, libc::SIGTERM])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         let mut st = State::new(cfg);
-        st.port = listener.local_addr()?.port();
+        st.port = port;
+        st.listeners = Some(listeners);
         Ok(Server {
             poll,
-            listener: Some(listener),
             signals: Some(signals),
             conns: Slab::new(),
             st,
@@ -208,7 +204,7 @@ impl Server {
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        match &self.listener {
+        match &self.st.listeners {
             Some(l) => l.local_addr(),
             None => Err(io::Error::other("not listening")),
         }
@@ -238,8 +234,10 @@ impl Server {
             self.st.now = unix_ms();
             for ev in events.iter() {
                 match ev.token() {
-                    LISTENER => self.accept(),
                     SIGNALS => self.on_signal(),
+                    t if listen::listener_index(t).is_some() => {
+                        self.accept(listen::listener_index(t).unwrap_or(0))
+                    }
                     Token(id) => {
                         if ev.is_writable() {
                             self.flush(id);
@@ -306,9 +304,10 @@ impl Server {
         }
     }
 
-    fn accept(&mut self) {
+    fn accept(&mut self, i: usize) {
         loop {
-            let Some(listener) = &self.listener else {
+            // The socket may be gone: CONFIG SET bind/port replaced the listeners earlier in this batch.
+            let Some(listener) = self.st.listeners.as_ref().and_then(|l| l.socks.get(i)) else {
                 return;
             };
             match listener.accept() {
@@ -864,8 +863,8 @@ impl Server {
     /// Stops accepting, gives pending replies a moment to leave, and removes the pidfile.
     fn finish(&mut self, why: Shutdown) {
         warn!("User requested shutdown ({why:?})...");
-        if let Some(mut l) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut l);
+        if let Some(l) = &mut self.st.listeners {
+            l.close();
         }
         let deadline = Instant::now() + Duration::from_millis(500);
         loop {
