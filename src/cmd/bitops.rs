@@ -4,6 +4,7 @@
 //! `raw` encoding whatever its length (Redis unshares it before writing), and an integer-encoded string is
 //! read through its decimal form.
 
+use super::repl::Propagate;
 use super::{
     err, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE, FAST,
     READONLY, WRITE,
@@ -109,13 +110,13 @@ fn string_at<'a>(db: &'a Db, i: u32, tmp: &'a mut [u8; 20]) -> Result<&'a [u8], 
 }
 
 /// Redis's `lookupStringForBitCommand`: the string at `key`, created or zero-padded so bit `maxbit`
-/// exists, handed to `f` as a buffer and stored back raw.
+/// exists, handed to `f` as a buffer (with whether it was just created or grown) and stored back raw.
 fn with_string_for_write<R>(
     st: &mut State,
     db: usize,
     key: &[u8],
     maxbit: u64,
-    f: impl FnOnce(&mut Vec<u8>) -> R,
+    f: impl FnOnce(&mut Vec<u8>, bool) -> R,
 ) -> Result<R, Error> {
     let now = st.now;
     let need = (maxbit >> 3) as usize + 1;
@@ -126,16 +127,17 @@ fn with_string_for_write<R>(
                 return err(ERR_WRONGTYPE);
             }
             let mut buf = take_string(&mut e.val);
-            if buf.len() < need {
+            let grown = buf.len() < need;
+            if grown {
                 buf.resize(need, 0);
             }
-            let r = f(&mut buf);
+            let r = f(&mut buf, grown);
             e.val = Value::Str(Bytes::raw(buf));
             Ok(r)
         }
         None => {
             let mut buf = vec![0; need];
-            let r = f(&mut buf);
+            let r = f(&mut buf, true);
             db.insert_new(key, Value::Str(Bytes::raw(buf)), now);
             Ok(r)
         }
@@ -164,13 +166,17 @@ fn setbit(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(v @ (0 | 1)) => v as u8,
         _ => return err(ERR_BIT_VALUE),
     };
-    let old = with_string_for_write(ctx.st, ctx.db, &args[1], off, |buf| {
+    let (old, changed) = with_string_for_write(ctx.st, ctx.db, &args[1], off, |buf, grown| {
         let byte = (off >> 3) as usize;
         let shift = 7 - (off & 7) as u8;
         let old = (buf[byte] >> shift) & 1;
         buf[byte] = (buf[byte] & !(1 << shift)) | (on << shift);
-        old
+        (old, grown || old != on)
     })?;
+    // As in Redis, a SETBIT that changes nothing is not propagated.
+    if !changed {
+        ctx.prop = Propagate::Nothing;
+    }
     ctx.out.int(old as i64);
     Ok(())
 }
@@ -638,12 +644,19 @@ fn bitfield_generic(ctx: &mut Ctx, args: &Args, ro_cmd: bool) -> CmdResult {
     }
     let mut p = fields();
     let out = &mut *ctx.out;
-    with_string_for_write(ctx.st, ctx.db, &args[1], highest, |buf| {
+    let changed = with_string_for_write(ctx.st, ctx.db, &args[1], highest, |buf, grown| {
         out.array(count);
+        let mut changed = grown;
         while let Some(Ok(f)) = p.next() {
-            apply(out, buf, &f);
+            changed |= apply(out, buf, &f);
         }
-    })
+        changed
+    })?;
+    // As in Redis, a BITFIELD that changes no bit is not propagated.
+    if !changed {
+        ctx.prop = Propagate::Nothing;
+    }
+    Ok(())
 }
 
 fn reply_get(out: &mut Out, s: &[u8], f: &Field) {
@@ -655,11 +668,11 @@ fn reply_get(out: &mut Out, s: &[u8], f: &Field) {
     });
 }
 
-/// Runs one operation of a writing BITFIELD against the (already grown) string.
-fn apply(out: &mut Out, buf: &mut [u8], f: &Field) {
+/// Runs one operation of a writing BITFIELD against the (already grown) string; true if it changed it.
+fn apply(out: &mut Out, buf: &mut [u8], f: &Field) -> bool {
     if f.op == FieldOp::Get {
         reply_get(out, buf, f);
-        return;
+        return false;
     }
     let raw = get_field(buf, f.offset, f.bits);
     let (reply, new, overflow) = if f.signed {
@@ -697,10 +710,11 @@ fn apply(out: &mut Out, buf: &mut [u8], f: &Field) {
     };
     if overflow && f.overflow == Overflow::Fail {
         out.null();
-        return;
+        return false;
     }
     out.int(reply);
     set_field(buf, f.offset, f.bits, new);
+    new & mask(f.bits) != raw
 }
 
 fn mask(bits: u32) -> u64 {
