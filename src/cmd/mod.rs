@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 use std::ops::Index;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use slab::Slab;
 
@@ -181,7 +180,13 @@ pub struct Registered {
 pub struct Registry {
     pub all: Vec<Registered>,
     top: Vec<usize>,
+    /// Top-level commands by the hash of their lowercase name: one probe per request.
+    by_name: hashbrown::HashTable<usize>,
 }
+
+/// Longest command name looked up; no Redis command comes near it.
+const MAX_NAME: usize = 32;
+const NAME_SEED: u64 = 0x5eed_c0de;
 
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
 
@@ -229,23 +234,31 @@ pub fn registry() -> &'static Registry {
             }
         }
         top.sort_by(|&a, &b| all[a].cmd.name.cmp(all[b].cmd.name));
-        Registry { all, top }
+        let mut by_name = hashbrown::HashTable::new();
+        for &i in &top {
+            let h = crate::util::hash_bytes(NAME_SEED, all[i].cmd.name.as_bytes());
+            by_name.insert_unique(h, i, |&j: &usize| {
+                crate::util::hash_bytes(NAME_SEED, all[j].cmd.name.as_bytes())
+            });
+        }
+        Registry { all, top, by_name }
     })
-}
-
-fn cmp_ci(name: &str, key: &[u8]) -> std::cmp::Ordering {
-    let a = name.as_bytes().iter();
-    let b = key.iter().map(|c| c.to_ascii_lowercase());
-    a.copied().cmp(b)
 }
 
 impl Registry {
     /// The index of a top-level command, case-insensitively.
     pub fn find(&self, name: &[u8]) -> Option<usize> {
-        self.top
-            .binary_search_by(|&i| cmp_ci(self.all[i].cmd.name, name))
-            .ok()
-            .map(|p| self.top[p])
+        if name.len() > MAX_NAME {
+            return None;
+        }
+        let mut buf = [0u8; MAX_NAME];
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let h = crate::util::hash_bytes(NAME_SEED, lower);
+        self.by_name
+            .find(h, |&i| self.all[i].cmd.name.as_bytes() == &*lower)
+            .copied()
     }
 
     /// The index of a subcommand of the command at `parent`.
@@ -443,6 +456,8 @@ impl Ctx<'_> {
 pub struct CmdStat {
     pub calls: u64,
     pub usec: u64,
+    /// Exact running total behind `usec`, so sub-microsecond commands still add up.
+    pub nanos: u64,
     pub rejected: u64,
     pub failed: u64,
 }
@@ -590,33 +605,40 @@ fn run(ctx: &mut Ctx, args: &Args) {
     }
     ctx.conns[ctx.id].last_cmd = Some(idx);
     let repl = !ctx.st.replicas.is_empty() && !ctx.conns[ctx.id].replica;
-    let muts = if repl { repl::total_muts(ctx) } else { 0 };
+    // Only WATCH and replication need to know whether a write changed anything.
+    let track = repl || ctx.st.waiters.watch_count > 0;
+    let muts = if track { repl::total_muts(ctx) } else { 0 };
     ctx.prop = repl::Propagate::AsIs;
-    let start = Instant::now();
+    let start = crate::util::now_ns();
     let res = (cmd.handler)(ctx, args);
-    let mut reclaimed = 0;
-    if ctx.st.waiters.watch_count > 0 || repl {
-        reclaimed = after_expiry(ctx);
-        // A blocking command that went on waiting changed nothing: WATCHes of its keys stay valid.
+    let mut changed = false;
+    if track {
+        let reclaimed = after_expiry(ctx);
+        // Keys reclaimed by expiry were handled on their own; a write that left the rest alone (a failed
+        // SET NX, DEL of a missing key, a blocking pop still waiting) invalidates and propagates nothing.
         let waiting = ctx.still_blocked || ctx.conns[ctx.id].blocked.is_some();
-        if cmd.flags & WRITE != 0 && res.is_ok() && !waiting {
+        changed = cmd.flags & WRITE != 0
+            && res.is_ok()
+            && !waiting
+            && repl::total_muts(ctx) > muts + reclaimed;
+        if changed && ctx.st.waiters.watch_count > 0 {
             touch_command_keys(ctx, cmd, args);
         }
     }
-    // Keys reclaimed by expiry during the command were propagated on their own; what is left is its own.
-    if repl && cmd.flags & WRITE != 0 && res.is_ok() && repl::total_muts(ctx) > muts + reclaimed {
+    if repl && changed {
         match std::mem::take(&mut ctx.prop) {
             repl::Propagate::AsIs => repl::feed(ctx, ctx.db, args),
             repl::Propagate::As(o) => repl::feed(ctx, ctx.db, &o.args()),
             repl::Propagate::Nothing => {}
         }
     }
-    let us = start.elapsed().as_micros() as u64;
+    let ns = crate::util::now_ns().saturating_sub(start);
     let st = &mut *ctx.st;
     st.stats.commands += 1;
     let cs = &mut st.cmdstats[idx];
     cs.calls += 1;
-    cs.usec += us;
+    cs.nanos += ns;
+    cs.usec = cs.nanos / 1000;
     if let Err(e) = res {
         cs.failed += 1;
         st.count_error(e.0.as_bytes());

@@ -109,6 +109,8 @@ pub fn unix_ms() -> u64 {
 impl State {
     pub fn new(cfg: Config) -> State {
         let seed = random_seed();
+        // Calibrate the command timer now rather than during the first command.
+        crate::util::now_ns();
         let now = unix_ms();
         let mut rng = Rng::new(seed ^ now);
         let cfg_databases = cfg.databases;
