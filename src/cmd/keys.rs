@@ -334,6 +334,8 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> Result<bool, Error> {
     let k = db.insert_new(dst, e.val, now);
     db.entry_mut(k).lru = e.lru;
     db.set_expire(k, e.expire);
+    // A key moved into place wakes clients blocked on it, as Redis's dbAdd does.
+    ctx.signal_key(dst);
     Ok(true)
 }
 
@@ -385,6 +387,7 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let k = dst.insert_new(key, e.val, now);
     dst.entry_mut(k).lru = e.lru;
     dst.set_expire(k, e.expire);
+    ctx.st.waiters.signal(to, key);
     ctx.out.int(1);
     Ok(())
 }
@@ -427,6 +430,7 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let target = &mut ctx.st.dbs[to];
     let k = target.set(dst, val, false, now);
     target.set_expire(k, expire);
+    ctx.st.waiters.signal(to, dst);
     ctx.out.int(1);
     Ok(())
 }

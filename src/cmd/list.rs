@@ -762,8 +762,10 @@ pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Parks the client on `keys`, or in a re-run lets it keep its place; inside EXEC answers the timeout
-/// reply (`null_array` or a null bulk) at once instead.
+/// Parks the client on `keys`, or in a re-run lets it keep its place. Inside EXEC it answers at once
+/// instead: a null array, or a null bulk for BLMOVE/BRPOPLPUSH (`null_array` false). A wait that times out
+/// (or CLIENT UNBLOCK ends) gets a null array whatever the command, as Redis 7.0's
+/// `replyToBlockedClientTimedOut` answers every list waiter.
 fn block_on<'k>(
     ctx: &mut Ctx,
     args: &Args,
@@ -784,7 +786,7 @@ fn block_on<'k>(
     } else {
         keys.map(Box::from).collect()
     };
-    ctx.block(args, keys, deadline, null_array);
+    ctx.block(args, keys, deadline, true);
 }
 
 fn bpop_generic(ctx: &mut Ctx, args: &Args, head: bool) -> CmdResult {
