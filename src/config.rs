@@ -70,6 +70,11 @@ pub struct Config {
     pub obuf: [ObufLimit; 3],
     pub hz: u32,
     pub proto_max_bulk_len: u64,
+    /// A client whose unparsed input passes this many bytes is closed.
+    pub client_query_buffer_limit: u64,
+    /// Redis's hidden `key-load-delay` (a pause per key loaded from disk): kept for scripts that set it;
+    /// this server never loads keys, so there is nothing to delay.
+    pub key_load_delay: i64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub save: String,
@@ -129,6 +134,8 @@ impl Default for Config {
             ],
             hz: 10,
             proto_max_bulk_len: 512 << 20,
+            client_query_buffer_limit: 1 << 30,
+            key_load_delay: 0,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             save: String::new(),
@@ -436,6 +443,15 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
+        name: "client-query-buffer-limit",
+        access: Access::Mutable,
+        get: |c| c.client_query_buffer_limit.to_string(),
+        set: |c, v| {
+            c.client_query_buffer_limit = parse_mem(v, 1 << 20, i64::MAX as u64)?;
+            Ok(())
+        },
+    },
+    Param {
         name: "maxmemory",
         access: Access::Mutable,
         get: |c| c.maxmemory.to_string(),
@@ -650,7 +666,42 @@ pub static PARAMS: &[Param] = &[
             _ => Err("this server never changes protected configs at run time".into()),
         },
     },
+    Param {
+        // Never a replica: the value is always empty, and only `no one` is accepted at startup.
+        name: "replicaof",
+        access: Access::Immutable,
+        get: |_| String::new(),
+        set: set_replicaof,
+    },
+    Param {
+        name: "slaveof",
+        access: Access::Immutable,
+        get: |_| String::new(),
+        set: set_replicaof,
+    },
+    Param {
+        name: "key-load-delay",
+        access: Access::Mutable,
+        get: |c| c.key_load_delay.to_string(),
+        set: |c, v| {
+            c.key_load_delay = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
+            Ok(())
+        },
+    },
 ];
+
+/// Settings CONFIG GET shows only when asked for by name, never through a pattern (Redis's hidden
+/// settings, meant for tests).
+pub const HIDDEN: &[&str] = &["key-load-delay"];
+
+/// `replicaof`: this server has no replica mode, so only `no one` (or nothing) is accepted.
+fn set_replicaof(_: &mut Config, v: &str) -> Result<(), String> {
+    if v.is_empty() || v.eq_ignore_ascii_case("no one") {
+        Ok(())
+    } else {
+        Err("this server cannot replicate from a master".into())
+    }
+}
 
 /// An I/O error's text without Rust's ` (os error N)` suffix, as C's `strerror` gives it.
 fn strerror(e: &std::io::Error) -> String {
@@ -664,6 +715,7 @@ fn strerror(e: &std::io::Error) -> String {
 /// Old names kept as settings of their own, sharing their storage with the new one, as in Redis 7.0 (which
 /// lists both in CONFIG GET and sets either); CONFIG REWRITE writes only the new name.
 pub const ALIASES: &[&str] = &[
+    "slaveof",
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
     "hash-max-ziplist-entries",

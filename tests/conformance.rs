@@ -85,3 +85,48 @@ fn config_set_bind_and_port_move_the_listener() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", s.port)).is_err());
     assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn client_query_buffer_limit_closes_the_client() {
+    let s = TestServer::start(&[]);
+    let mut admin = s.raw();
+    assert_eq!(
+        admin.cmds(&["CONFIG", "SET", "client-query-buffer-limit", "1000"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'client-query-buffer-limit') - argument must be between 1048576 and 9223372036854775807 inclusive\r\n"
+    );
+    assert_eq!(
+        admin.cmds(&["CONFIG", "SET", "client-query-buffer-limit", "1mb"]),
+        "+OK\r\n"
+    );
+    let mut c = s.raw();
+    c.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n");
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..40 {
+        // The server may already have closed it: later writes fail, which is the point.
+        if std::io::Write::write_all(&mut c.stream, &chunk).is_err() {
+            break;
+        }
+    }
+    assert_eq!(c.read_to_close(), b"");
+    assert_eq!(admin.cmds(&["DBSIZE"]), ":0\r\n");
+}
+
+#[test]
+fn hidden_and_replica_settings() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let all = c.cmds(&["CONFIG", "GET", "*"]);
+    assert!(!all.contains("key-load-delay"));
+    assert_eq!(
+        c.cmds(&["CONFIG", "GET", "key-load-delay"]),
+        "*2\r\n$14\r\nkey-load-delay\r\n$1\r\n0\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["CONFIG", "GET", "*of"]),
+        "*4\r\n$9\r\nreplicaof\r\n$0\r\n\r\n$7\r\nslaveof\r\n$0\r\n\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "replicaof", "no one"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'replicaof') - can't set immutable config\r\n"
+    );
+}

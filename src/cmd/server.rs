@@ -808,7 +808,10 @@ pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
             continue;
         }
         for p in PARAMS {
-            if !seen(&found, p) && glob_match(pat, p.name.as_bytes(), true) {
+            if !seen(&found, p)
+                && !crate::config::HIDDEN.contains(&p.name)
+                && glob_match(pat, p.name.as_bytes(), true)
+            {
                 found.push((p.name.to_string(), p));
             }
         }

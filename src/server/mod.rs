@@ -388,6 +388,19 @@ impl Server {
         // A partial request from an earlier turn lives in the connection's own buffer; otherwise parse
         // straight out of the shared one.
         let private = !conn.rbuf.is_empty();
+        // Redis closes a client whose unparsed input passes client-query-buffer-limit: a request that
+        // never ends, or an argument bigger than the limit.
+        if private && (conn.rbuf.len() + n) as u64 > self.st.cfg.client_query_buffer_limit {
+            let head = &conn.rbuf[..conn.rbuf.len().min(64)];
+            warn!(
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: \"{}\")",
+                conn.id,
+                conn.addr,
+                head.escape_ascii()
+            );
+            self.close(id);
+            return;
+        }
         let (input, len) = if private {
             conn.rbuf.extend_from_slice(&self.rshared[..n]);
             let b = std::mem::take(&mut conn.rbuf);
