@@ -4,9 +4,14 @@ settings, runs the same redis-benchmark workloads against each alternately (A B 
 median throughput and server CPU time per request (utime+stime from /proc/PID/stat over the run, divided
 by the requests), with the ratio ferrokv/Redis.
 
+Rows 1-3 are driven by redis-benchmark; rows 4-5 by ferrokv-bench (GET while 10,000 idle connections are
+held open; a 1:10 SET:GET zipf mix sent open-loop at 80% of Redis's measured peak, for p99/p99.9); row 6
+(--memory) is RSS growth for 1,000,000 keys and for 10,000 idle connections.
+
 Usage: tools/compare.py [--rounds 3] [--ferrokv target/release/ferrokv-server] [--redis redis-server]
-                        [--rows core|all] [--memory]
+                        [--bench target/release/ferrokv-bench] [--memory] [--only REGEX]
 """
+import json
 import argparse
 import os
 import re
@@ -86,6 +91,27 @@ ROWS = [
 ]
 
 
+def fbench(binary, port, args):
+    """Runs ferrokv-bench with --json and returns its parsed output."""
+    cmd = [binary, "-p", str(port), "--json"] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+def total_ops(res):
+    return sum(r["ops_per_sec"] for r in res["results"])
+
+
+def total_requests(res):
+    return sum(r["requests"] for r in res["results"])
+
+
+def worst(res, q):
+    return max(r["latency_ms"][q] for r in res["results"])
+
+
 def idle_conns_rss(pid, port, n=10_000):
     """RSS growth for n idle connections that each sent one PING."""
     before = rss_kb(pid)
@@ -123,6 +149,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ferrokv", default="target/release/ferrokv-server")
     ap.add_argument("--redis", default=shutil.which("redis-server") or "redis-server")
+    ap.add_argument("--bench", default="target/release/ferrokv-bench")
     ap.add_argument("--memory", action="store_true", help="also measure RSS rows")
     ap.add_argument("--only", default="", help="regex of rows to run")
     args = ap.parse_args()
@@ -147,6 +174,40 @@ def main():
                     us = (c1 - c0) / n * 1e6
                     res[(name, kind)].append((rps, us))
                     print(f"round {rnd + 1} {name:18} {kind:8} {rps:12.0f} req/s {us:7.3f} us CPU/req", file=sys.stderr)
+        bench_rows = []
+        if os.path.exists(args.bench) and re.search(args.only, "GET --idle 10000"):
+            name = "GET --idle 10000 (ferrokv-bench)"
+            bench_rows.append(name)
+            for kind in ("ferrokv", "redis"):
+                res[(name, kind)] = []
+            for rnd in range(args.rounds):
+                order = ("ferrokv", "redis") if rnd % 2 == 0 else ("redis", "ferrokv")
+                for kind in order:
+                    proc, port = servers[kind]
+                    c0 = cpu_seconds(proc.pid)
+                    out = fbench(args.bench, port, ["-t", "get", "-c", "50", "-n", "300000", "-r", "100000",
+                                                    "--idle", "10000"])
+                    c1 = cpu_seconds(proc.pid)
+                    n = total_requests(out)
+                    res[(name, kind)].append((total_ops(out), (c1 - c0) / n * 1e6))
+                    print(f"round {rnd + 1} {name} {kind:8} {total_ops(out):12.0f} req/s", file=sys.stderr)
+        mixed = None
+        if os.path.exists(args.bench) and re.search(args.only, "mixed 1:10 zipf"):
+            common = ["--ratio", "1:10", "--key-pattern", "zipf", "-r", "100000", "-c", "50"]
+            peak = total_ops(fbench(args.bench, servers["redis"][1], common + ["--duration", "5"]))
+            rate = int(peak * 0.8)
+            mixed = {"rate": rate, "peak": peak, "ferrokv": [], "redis": []}
+            for rnd in range(args.rounds):
+                order = ("ferrokv", "redis") if rnd % 2 == 0 else ("redis", "ferrokv")
+                for kind in order:
+                    proc, port = servers[kind]
+                    c0 = cpu_seconds(proc.pid)
+                    out = fbench(args.bench, port, common + ["--rate", str(rate), "--duration", "10",
+                                                             "--warmup", "1"])
+                    c1 = cpu_seconds(proc.pid)
+                    n = total_requests(out)
+                    mixed[kind].append((worst(out, "p99"), worst(out, "p99.9"), (c1 - c0) / n * 1e6))
+                    print(f"round {rnd + 1} mixed {kind:8} p99 {worst(out, 'p99')} ms", file=sys.stderr)
         print()
         print("| workload | ferrokv req/s | Redis req/s | ratio | ferrokv CPU µs/req | Redis CPU µs/req | ratio |")
         print("|---|---:|---:|---:|---:|---:|---:|")
@@ -158,6 +219,25 @@ def main():
             fc = statistics.median(x[1] for x in f)
             rc = statistics.median(x[1] for x in r)
             print(f"| {name} | {fr:,.0f} | {rr:,.0f} | {fr / rr:.2f} | {fc:.3f} | {rc:.3f} | {fc / rc:.2f} |")
+        for name in bench_rows:
+            f = res[(name, "ferrokv")]
+            r = res[(name, "redis")]
+            fr = statistics.median(x[0] for x in f)
+            rr = statistics.median(x[0] for x in r)
+            fc = statistics.median(x[1] for x in f)
+            rc = statistics.median(x[1] for x in r)
+            print(f"| {name} | {fr:,.0f} | {rr:,.0f} | {fr / rr:.2f} | {fc:.3f} | {rc:.3f} | {fc / rc:.2f} |")
+        if mixed:
+            print()
+            print(f"Mixed 1:10 SET:GET, zipf keys, open loop at {mixed['rate']:,} req/s "
+                  f"(80% of Redis's closed-loop peak {mixed['peak']:,.0f}); latency from the scheduled send time:")
+            print()
+            print("| server | p99 ms | p99.9 ms | CPU µs/req |")
+            print("|---|---:|---:|---:|")
+            for kind in ("ferrokv", "redis"):
+                m = mixed[kind]
+                print(f"| {kind} | {statistics.median(x[0] for x in m):.3f} | "
+                      f"{statistics.median(x[1] for x in m):.3f} | {statistics.median(x[2] for x in m):.3f} |")
         if args.memory:
             print()
             print("| memory | ferrokv | Redis | ratio |")
