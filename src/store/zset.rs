@@ -631,6 +631,8 @@ struct Level {
 }
 
 const EMPTY_LEVEL: Level = Level { next: NIL, span: 0 };
+/// Marks a node's inline level 1 as not there.
+const ABSENT: u32 = u32::MAX - 2;
 
 #[derive(Clone)]
 struct Node {
@@ -639,8 +641,20 @@ struct Node {
     back: u32,
     /// Level 0's link; its span is 1 when there is a next node, 0 for the last.
     next: u32,
-    /// Levels 1 and up; three nodes in four have none, and an empty box costs no allocation.
+    /// Level 1, inline so the walk does not leave the node (`next == ABSENT` for one-level nodes).
+    l1: Level,
+    /// Levels 2 and up: one node in sixteen has any, and an empty box costs no allocation.
     up: Box<[Level]>,
+}
+
+impl Node {
+    fn height(&self) -> usize {
+        if self.l1.next == ABSENT {
+            1
+        } else {
+            2 + self.up.len()
+        }
+    }
 }
 
 /// The process-wide seed of the member hash (random, so clients cannot aim at collisions).
@@ -697,13 +711,13 @@ impl SkipList {
             return self.head[i];
         }
         let n = self.node(x);
-        if i == 0 {
-            Level {
+        match i {
+            0 => Level {
                 next: n.next,
                 span: (n.next != NIL) as u32,
-            }
-        } else {
-            n.up[i - 1]
+            },
+            1 => n.l1,
+            _ => n.up[i - 2],
         }
     }
 
@@ -714,10 +728,10 @@ impl SkipList {
             return;
         }
         let n = self.node_mut(x);
-        if i == 0 {
-            n.next = l.next;
-        } else {
-            n.up[i - 1] = l;
+        match i {
+            0 => n.next = l.next,
+            1 => n.l1 = l,
+            _ => n.up[i - 2] = l,
         }
     }
 
@@ -760,13 +774,22 @@ impl SkipList {
     }
 
     fn alloc(&mut self, member: Bytes, score: f64, height: usize) -> u32 {
-        self.extra += member.heap_size() + (height - 1) * std::mem::size_of::<Level>();
+        let up = height.saturating_sub(2);
+        self.extra += member.heap_size() + up * std::mem::size_of::<Level>();
         let node = Node {
             member,
             score,
             back: NIL,
             next: NIL,
-            up: vec![EMPTY_LEVEL; height - 1].into_boxed_slice(),
+            l1: if height > 1 {
+                EMPTY_LEVEL
+            } else {
+                Level {
+                    next: ABSENT,
+                    span: 0,
+                }
+            },
+            up: vec![EMPTY_LEVEL; up].into_boxed_slice(),
         };
         match self.free.pop() {
             Some(i) => {
@@ -812,7 +835,7 @@ impl SkipList {
                 update[i] = x;
             }
         }
-        let height = 1 + self.node(idx).up.len();
+        let height = self.node(idx).height();
         if height > self.level {
             for i in self.level..height {
                 rank[i] = 0;
@@ -1339,5 +1362,51 @@ mod tests {
         assert_eq!(z.len(), 100);
         assert_eq!(z.get(0).unwrap().0, b"09900");
         assert!(z.heap_size() < 100_000, "{}", z.heap_size());
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+
+    /// `cargo test --release --lib bench_skiplist -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_skiplist() {
+        let lim = Limits {
+            entries: 128,
+            value: 64,
+        };
+        let mut z = ZSet::new_flat();
+        let mut seed = 42u64;
+        let t = std::time::Instant::now();
+        let n: u64 = std::env::var("ZBENCH_N")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        for _ in 0..n {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let m = format!("element:{}", seed % n);
+            let s = ((seed >> 20) % n) as f64;
+            match z.score(m.as_bytes()) {
+                Some(_) => {
+                    z.set_score(m.as_bytes(), s);
+                }
+                None => z.insert(m.as_bytes(), s, lim),
+            }
+        }
+        eprintln!("1M zadd: {:?}, len {}", t.elapsed(), z.len());
+        let t = std::time::Instant::now();
+        let mut acc = 0;
+        for i in 0..n / 5 {
+            let m = format!("element:{}", i * 5);
+            acc += z.rank(m.as_bytes()).unwrap_or(0);
+        }
+        eprintln!("200k zrank: {:?} ({acc})", t.elapsed());
+        let t = std::time::Instant::now();
+        while z.pop(false).is_some() {}
+        eprintln!("pop all: {:?}", t.elapsed());
     }
 }
