@@ -130,3 +130,48 @@ fn hidden_and_replica_settings() {
         "-ERR CONFIG SET failed (possibly related to argument 'replicaof') - can't set immutable config\r\n"
     );
 }
+
+#[test]
+fn command_getkeys_follows_key_specs() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmds(&["COMMAND", "GETKEYSANDFLAGS", "LMOVE", "k1", "k2", "left", "right"]),
+        "*2\r\n*2\r\n$2\r\nk1\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$2\r\nk2\r\n*2\r\n+RW\r\n+insert\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["COMMAND", "GETKEYSANDFLAGS", "SET", "k", "v", "GET"]),
+        "*1\r\n*2\r\n$1\r\nk\r\n*3\r\n+RW\r\n+access\r\n+update\r\n"
+    );
+    assert_eq!(
+        c.cmds(&[
+            "COMMAND",
+            "GETKEYS",
+            "ZUNIONSTORE",
+            "d",
+            "2",
+            "a",
+            "b",
+            "WEIGHTS",
+            "1",
+            "2"
+        ]),
+        "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "3", "a", "b"]),
+        "-ERR Invalid arguments specified for command\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["COMMAND", "GETKEYS", "EVAL", "return 1", "1", "k"]),
+        "*1\r\n$1\r\nk\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["COMMAND", "GETKEYS", "EVAL", "return 1", "0"]),
+        "*0\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["COMMAND", "GETKEYS", "PING", "x"]),
+        "-ERR The command has no key arguments\r\n"
+    );
+}

@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use log::warn;
 
+mod keyspecs;
+
 use super::{
     err, registry, Args, Cmd, CmdResult, Ctx, Error, Registered, ADMIN, ALLOW_BUSY, BLOCKING,
     DENYOOM, ERR_NOT_INT, ERR_NO_KEY, ERR_SYNTAX, FAST, FLAG_NAMES, LOADING, MAY_REPLICATE,
@@ -215,6 +217,19 @@ static COMMAND_SUBS: &[Cmd] = &[
         "server",
         "2.8.13",
         "Extract keys given a full Redis command",
+        "O(N) where N is the number of arguments to the command",
+    ),
+    Cmd::new(
+        "getkeysandflags",
+        -4,
+        LS | SENTINEL,
+        (0, 0, 0),
+        command_getkeysandflags,
+    )
+    .doc(
+        "server",
+        "7.0.0",
+        "Extract keys and access flags given a full Redis command",
         "O(N) where N is the number of arguments to the command",
     ),
     Cmd::new("info", -2, LS | SENTINEL, (0, 0, 0), command_info).doc(
@@ -1158,42 +1173,45 @@ fn resp_header(b: &[u8], pos: usize) -> Option<(usize, usize)> {
 }
 
 fn doc_data(fullname: &str) -> Option<&'static DocData> {
+    doc_index().get(fullname)
+}
+
+/// Every record of `REDIS_DOCS` by command name, parsed once.
+fn doc_index() -> &'static HashMap<&'static str, DocData> {
     static INDEX: OnceLock<HashMap<&'static str, DocData>> = OnceLock::new();
-    INDEX
-        .get_or_init(|| {
-            let b = REDIS_DOCS;
-            let mut map = HashMap::new();
-            let mut pos = 0;
-            // Each record: *5, the name, the extras map, the tips set, the key specs set, :1 or :0.
-            while pos < b.len() {
-                let parse = || {
-                    let (_, name_at) = resp_header(b, pos)?;
-                    let (len, text) = resp_header(b, name_at)?;
-                    let name = std::str::from_utf8(b.get(text..text + len)?).ok()?;
-                    let extra_at = text + len + 2;
-                    let (pairs, body) = resp_header(b, extra_at)?;
-                    let tips_at = resp_end(b, extra_at)?;
-                    let specs_at = resp_end(b, tips_at)?;
-                    let movable_at = resp_end(b, specs_at)?;
-                    let end = resp_end(b, movable_at)?;
-                    let d = DocData {
-                        extra_pairs: pairs,
-                        extra: &b[body..tips_at],
-                        tips: &b[tips_at..specs_at],
-                        key_specs: &b[specs_at..movable_at],
-                        movable_keys: &b[movable_at..end] == b":1\r\n",
-                    };
-                    Some((name, d, end))
+    INDEX.get_or_init(|| {
+        let b = REDIS_DOCS;
+        let mut map = HashMap::new();
+        let mut pos = 0;
+        // Each record: *5, the name, the extras map, the tips set, the key specs set, :1 or :0.
+        while pos < b.len() {
+            let parse = || {
+                let (_, name_at) = resp_header(b, pos)?;
+                let (len, text) = resp_header(b, name_at)?;
+                let name = std::str::from_utf8(b.get(text..text + len)?).ok()?;
+                let extra_at = text + len + 2;
+                let (pairs, body) = resp_header(b, extra_at)?;
+                let tips_at = resp_end(b, extra_at)?;
+                let specs_at = resp_end(b, tips_at)?;
+                let movable_at = resp_end(b, specs_at)?;
+                let end = resp_end(b, movable_at)?;
+                let d = DocData {
+                    extra_pairs: pairs,
+                    extra: &b[body..tips_at],
+                    tips: &b[tips_at..specs_at],
+                    key_specs: &b[specs_at..movable_at],
+                    movable_keys: &b[movable_at..end] == b":1\r\n",
                 };
-                let Some((name, d, end)) = parse() else {
-                    break;
-                };
-                map.insert(name, d);
-                pos = end;
-            }
-            map
-        })
-        .get(fullname)
+                Some((name, d, end))
+            };
+            let Some((name, d, end)) = parse() else {
+                break;
+            };
+            map.insert(name, d);
+            pos = end;
+        }
+        map
+    })
 }
 
 /// Writes RESP3 values from `raw` as the client's protocol wants them: as they are in RESP3; in RESP2 with
@@ -1426,6 +1444,17 @@ pub fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// COMMAND GETKEYS command [arg [arg ...]]
 pub fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    getkeys(ctx, args, false)
+}
+
+/// COMMAND GETKEYSANDFLAGS command [arg [arg ...]]
+pub fn command_getkeysandflags(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    getkeys(ctx, args, true)
+}
+
+/// The keys of the command in `args[2..]` as Redis finds them: by its key specs, or by its own rules
+/// where the specs are not enough; ferrokv's key positions for commands Redis does not have.
+fn getkeys(ctx: &mut Ctx, args: &Args, with_flags: bool) -> CmdResult {
     let reg = registry();
     let argv: Vec<&[u8]> = args.from(2).collect();
     let Some(mut idx) = reg.find(argv[0]) else {
@@ -1437,22 +1466,24 @@ pub fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
             None => return err("ERR Invalid command specified"),
         }
     }
-    let cmd = reg.all[idx].cmd;
-    let (first, last, step) = cmd.keys;
-    if first == 0 {
+    let r = &reg.all[idx];
+    let cmd = r.cmd;
+    let specs = keyspecs::key_specs(&r.fullname);
+    let has_keys = match specs {
+        Some(sp) => keyspecs::has_keys(&r.fullname, sp),
+        None => cmd.keys.0 != 0,
+    };
+    if !has_keys {
         return err("ERR The command has no key arguments");
     }
     let argc = argv.len() as i32;
     if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
         return err("ERR Invalid number of arguments specified for command");
     }
-    let last = if last < 0 { argc + last } else { last };
-    let mut keys = Vec::new();
-    let mut i = first;
-    while i <= last && i < argc {
-        keys.push(argv[i as usize]);
-        i += step.max(1);
-    }
+    let keys = match specs {
+        Some(sp) => keyspecs::command_keys(&r.fullname, sp, &argv),
+        None => legacy_keys(cmd.keys, argc),
+    };
     if keys.is_empty() {
         if cmd.flags & NO_MANDATORY_KEYS != 0 {
             ctx.out.array(0);
@@ -1461,10 +1492,36 @@ pub fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return err("ERR Invalid arguments specified for command");
     }
     ctx.out.array(keys.len());
-    for k in keys {
-        ctx.out.bulk(k);
+    for (pos, flags) in keys {
+        if with_flags {
+            ctx.out.array(2);
+            ctx.out.bulk(argv[pos]);
+            let names: Vec<&str> = keyspecs::FLAG_NAMES
+                .iter()
+                .filter(|(f, _)| flags & f != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            ctx.out.set(names.len());
+            for n in names {
+                ctx.out.simple(n);
+            }
+        } else {
+            ctx.out.bulk(argv[pos]);
+        }
     }
     Ok(())
+}
+
+/// Key positions from a (first, last, step) triple, for commands without key specs.
+fn legacy_keys((first, last, step): (i32, i32, i32), argc: i32) -> Vec<(usize, u32)> {
+    let last = if last < 0 { argc + last } else { last };
+    let mut keys = Vec::new();
+    let mut i = first;
+    while i <= last && i < argc {
+        keys.push((i as usize, 0));
+        i += step.max(1);
+    }
+    keys
 }
 
 /// COMMAND HELP
@@ -1489,6 +1546,8 @@ pub fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
         ],
     );
     Ok(())
