@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
+use super::repl::Propagate;
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_NOT_FLOAT, ERR_NOT_INT,
     ERR_SYNTAX, ERR_WRONGTYPE, FAST, READONLY, WRITE,
@@ -560,7 +561,9 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>) {
     let n = items.len();
     let db = &mut ctx.st.dbs[ctx.db];
     if n == 0 {
-        db.remove(dst, now);
+        if !db.remove(dst, now) {
+            ctx.prop = Propagate::Nothing;
+        }
     } else {
         db.set(
             dst,
@@ -637,6 +640,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &Args, mut incr: bool) -> CmdResult {
             i
         }
         None if xx => {
+            ctx.prop = Propagate::Nothing;
             if incr {
                 ctx.out.null();
             } else {
@@ -685,6 +689,9 @@ fn zadd_generic(ctx: &mut Ctx, args: &Args, mut incr: bool) -> CmdResult {
             }
         }
     }
+    if added + updated == 0 {
+        ctx.prop = Propagate::Nothing;
+    }
     if incr {
         if processed > 0 {
             reply_score(ctx.out, last);
@@ -705,6 +712,7 @@ pub fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.st.now;
     let db = &mut ctx.st.dbs[ctx.db];
     let Some(i) = db.lookup(&args[1], now) else {
+        ctx.prop = Propagate::Nothing;
         ctx.out.int(0);
         return Ok(());
     };
@@ -719,6 +727,9 @@ pub fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     drop_if_empty(db, i);
+    if deleted == 0 {
+        ctx.prop = Propagate::Nothing;
+    }
     ctx.out.int(deleted);
     Ok(())
 }
@@ -1103,6 +1114,9 @@ fn zremrange_generic(ctx: &mut Ctx, args: &Args, spec: Spec) -> CmdResult {
         Spec::Lex(r) => z.remove_lex(r),
     };
     drop_if_empty(db, i);
+    if deleted == 0 {
+        ctx.prop = Propagate::Nothing;
+    }
     ctx.out.int(deleted as i64);
     Ok(())
 }
@@ -1123,14 +1137,14 @@ pub struct PopShape {
 
 /// Pops from the first of `keys` that exists (WRONGTYPE if that one is not a sorted set): up to `count`
 /// elements (-1: a plain single pop), the lowest or, with `max`, the highest, deleting the key when
-/// it empties. Shared with the blocking commands.
+/// it empties. Returns the key popped from and how many were popped. Shared with the blocking commands.
 pub fn pop_generic<'a>(
     ctx: &mut Ctx,
     keys: impl IntoIterator<Item = &'a [u8]>,
     max: bool,
     count: i64,
     shape: PopShape,
-) -> CmdResult {
+) -> Result<Option<(&'a [u8], usize)>, Error> {
     let now = ctx.st.now;
     let db = &mut ctx.st.dbs[ctx.db];
     let mut found = None;
@@ -1147,11 +1161,11 @@ pub fn pop_generic<'a>(
         } else {
             ctx.out.array(0);
         }
-        return Ok(());
+        return Ok(None);
     };
     if count == 0 {
         ctx.out.array(0);
-        return Ok(());
+        return Ok(None);
     }
     let count = if count < 0 { 1 } else { count as u64 };
     let z = zset_at_mut(db, i)?;
@@ -1181,7 +1195,7 @@ pub fn pop_generic<'a>(
         reply_score(out, s);
     }
     drop_if_empty(db, i);
-    Ok(())
+    Ok(Some((key, n)))
 }
 
 /// ZPOPMIN key [count]
@@ -1210,7 +1224,10 @@ fn zpop_minmax(ctx: &mut Ctx, args: &Args, max: bool) -> CmdResult {
         nested: ctx.out.resp3 && count != -1,
         nil_when_empty: false,
     };
-    pop_generic(ctx, [&args[1]], max, count, shape)
+    if pop_generic(ctx, [&args[1]], max, count, shape)?.is_none() {
+        ctx.prop = Propagate::Nothing;
+    }
+    Ok(())
 }
 
 /// The options of ZMPOP and BZMPOP from `numkeys` at `numkeys_idx`: the number of keys, MIN/MAX, count.
@@ -1257,7 +1274,21 @@ pub fn zmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
         nested: true,
         nil_when_empty: true,
     };
-    pop_generic(ctx, args.from(2).take(numkeys), max, count, shape)
+    let popped = pop_generic(ctx, args.from(2).take(numkeys), max, count, shape)?;
+    ctx.prop = mpop_propagation(popped, max);
+    Ok(())
+}
+
+/// ZMPOP and BZMPOP reach replicas as the ZPOPMIN/ZPOPMAX with a count that did the same.
+pub fn mpop_propagation(popped: Option<(&[u8], usize)>, max: bool) -> Propagate {
+    match popped {
+        Some((key, n)) => {
+            let mut tmp = [0u8; 20];
+            let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            Propagate::args([name, key, crate::util::fmt_i64(n as i64, &mut tmp)])
+        }
+        None => Propagate::Nothing,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
