@@ -941,6 +941,27 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_read_like_redis() {
+        let ok = |t: &str| parse_timeout(1000, t.as_bytes()).ok();
+        let msg = |t: &str| parse_timeout(1000, t.as_bytes()).err().map(|e| e.0);
+        assert_eq!(ok("0"), Some(0));
+        assert_eq!(ok("0.1"), Some(1100));
+        assert_eq!(ok("1e-1"), Some(1100));
+        assert_eq!(ok("0x10"), Some(17_000));
+        assert_eq!(ok("2.5"), Some(3500));
+        // Under a millisecond truncates to 0, which waits forever, whatever the sign.
+        assert_eq!(ok("0.0001"), Some(0));
+        assert_eq!(ok("-0.0001"), Some(0));
+        assert_eq!(ok("9223372036854775.807").map(|d| d > 1000), Some(true));
+        for t in ["-1", "inf", "-inf", "1e16", "1e400"] {
+            assert_eq!(msg(t).as_deref(), Some(ERR_TIMEOUT_NEG), "{t}");
+        }
+        for t in ["abc", "nan", " 1", "1 ", ""] {
+            assert_eq!(msg(t).as_deref(), Some(ERR_TIMEOUT_FLOAT), "{t}");
+        }
+    }
+
+    #[test]
     fn indexes_resolve_from_either_end() {
         assert_eq!(resolve_index(-1, 3), Some(2));
         assert_eq!(resolve_index(-3, 3), Some(0));
