@@ -1759,3 +1759,20 @@ fn differential_random() {
         p.run(&s(&["ZRANGE", k, "0", "-1", "WITHSCORES"]));
     }
 }
+
+#[test]
+fn huge_random_count_closes_the_client_at_the_output_limit() {
+    let s = TestServer::start(&["--client-output-buffer-limit", "normal 1mb 0 0"]);
+    let mut c = s.raw();
+    check(&mut c, &["ZADD", "z", "1", "a", "2", "b"], ":2\r\n");
+    c.send(&common::encode(&[
+        b"ZRANDMEMBER",
+        b"z",
+        b"-100000000",
+        b"WITHSCORES",
+    ]));
+    let got = c.read_to_close();
+    assert!(got.len() < 4 << 20, "{} bytes", got.len());
+    let mut c = s.raw();
+    check(&mut c, &["ZCARD", "z"], ":2\r\n");
+}

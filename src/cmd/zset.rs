@@ -571,6 +571,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>) {
             false,
             now,
         );
+        ctx.signal_key(dst);
     }
     ctx.out.int(n as i64);
 }
@@ -650,7 +651,10 @@ fn zadd_generic(ctx: &mut Ctx, args: &Args, mut incr: bool) -> CmdResult {
         }
         None => {
             let z = ZSet::for_first_member(args[idx + 1].len(), lim);
-            db.insert_new(key, Value::ZSet(Box::new(z)), now)
+            let i = db.insert_new(key, Value::ZSet(Box::new(z)), now);
+            // A new key wakes clients blocked on it, as Redis's dbAdd does.
+            ctx.st.waiters.signal(ctx.db, key);
+            i
         }
     };
     let z = zset_at_mut(db, i)?;
@@ -1669,8 +1673,8 @@ fn zrandmember_count(ctx: &mut Ctx, args: &Args, l: i64, withscores: bool) -> Cm
         ctx.out.array(0);
         return Ok(());
     };
-    // A huge negative count would fill memory; past the output limit the loop closes the client,
-    // as Redis does, so stop writing there.
+    // A huge negative count would fill memory: past the output limit Redis closes the client, and so
+    // does this, without writing the rest.
     let hard = ctx.st.cfg.obuf[0].hard;
     let cap = if hard > 0 { hard as usize } else { 1 << 30 };
     let st = &mut *ctx.st;
@@ -1701,6 +1705,8 @@ fn zrandmember_count(ctx: &mut Ctx, args: &Args, l: i64, withscores: bool) -> Cm
                 emit(out, m, s);
             }
             if out.buf.len() > cap {
+                // The reply is cut short, so the client must go (Redis closes it too).
+                ctx.conns[ctx.id].kill = true;
                 break;
             }
         }

@@ -1316,6 +1316,11 @@ mod tests {
     }
 
     #[test]
+    fn skiplist_nodes_fill_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Option<Node>>(), 64);
+    }
+
+    #[test]
     fn flat_converts_past_the_limits() {
         let lim = Limits {
             entries: 3,
