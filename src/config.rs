@@ -77,6 +77,13 @@ pub struct Config {
     pub key_load_delay: i64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
+    /// Keys sampled per database to pick the one to evict (LRU, LFU and TTL policies).
+    pub maxmemory_samples: u32,
+    /// Effort per eviction call, 0..=100: the time one call may spend evicting (100: no limit).
+    pub maxmemory_eviction_tenacity: u32,
+    /// Memory all clients together may use before the biggest are closed: bytes, or (negative) a
+    /// percentage of maxmemory; 0 for no limit.
+    pub maxmemory_clients: i64,
     pub save: String,
     pub appendonly: bool,
     pub dir: String,
@@ -138,6 +145,9 @@ impl Default for Config {
             key_load_delay: 0,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            maxmemory_clients: 0,
             save: String::new(),
             appendonly: false,
             dir: std::env::current_dir()
@@ -234,6 +244,26 @@ fn parse_mem(v: &str, min: u64, max: u64) -> Result<u64, String> {
         return Err(format!(
             "argument must be between {min} and {max} inclusive"
         ));
+    }
+    Ok(n)
+}
+
+/// A memory amount or a percentage (`10%`, stored negative), as Redis parses maxmemory-clients.
+fn parse_mem_or_percent(v: &str) -> Result<i64, String> {
+    let n = match parse_memory(v) {
+        Some(n) => n as i64,
+        None => {
+            let pct = v
+                .strip_suffix('%')
+                .filter(|p| !p.is_empty())
+                .and_then(|p| crate::util::parse_i64(p.as_bytes()))
+                .filter(|&p| p >= 0)
+                .ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+            -pct
+        }
+    };
+    if n < -100 {
+        return Err("percentage argument must be less or equal to 100".into());
     }
     Ok(n)
 }
@@ -466,6 +496,36 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.maxmemory_policy.clone(),
         set: |c, v| {
             c.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory-samples",
+        access: Access::Mutable,
+        get: |c| c.maxmemory_samples.to_string(),
+        set: |c, v| {
+            c.maxmemory_samples = parse_int(v, 1, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory-eviction-tenacity",
+        access: Access::Mutable,
+        get: |c| c.maxmemory_eviction_tenacity.to_string(),
+        set: |c, v| {
+            c.maxmemory_eviction_tenacity = parse_int(v, 0, 100)? as u32;
+            Ok(())
+        },
+    },
+    Param {
+        name: "maxmemory-clients",
+        access: Access::Mutable,
+        get: |c| match c.maxmemory_clients {
+            n if n < 0 => format!("{}%", -n),
+            n => n.to_string(),
+        },
+        set: |c, v| {
+            c.maxmemory_clients = parse_mem_or_percent(v)?;
             Ok(())
         },
     },

@@ -175,3 +175,63 @@ fn command_getkeys_follows_key_specs() {
         "-ERR The command has no key arguments\r\n"
     );
 }
+
+#[test]
+fn maxmemory_refuses_growth_and_evicts() {
+    let s = TestServer::start(&[]);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    assert_eq!(a.cmds(&["SET", "x", "0"]), "+OK\r\n");
+    assert_eq!(a.cmds(&["MULTI"]), "+OK\r\n");
+    assert_eq!(a.cmds(&["SET", "x", "1"]), "+QUEUED\r\n");
+    assert_eq!(b.cmds(&["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
+    assert_eq!(
+        a.cmds(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    );
+    const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    assert_eq!(a.cmds(&["SET", "x", "1"]), OOM);
+    assert_eq!(a.cmds(&["GET", "x"]), "$1\r\n0\r\n");
+    // Inside MULTI everything but EXEC/DISCARD is refused, and DISCARD still works.
+    assert_eq!(a.cmds(&["MULTI"]), "+OK\r\n");
+    assert_eq!(a.cmds(&["GET", "x"]), OOM);
+    assert_eq!(a.cmds(&["DISCARD"]), "+OK\r\n");
+    // With an eviction policy keys go to make room; once none is left, the command is still refused.
+    assert_eq!(
+        b.cmds(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]),
+        "+OK\r\n"
+    );
+    assert_eq!(a.cmds(&["SET", "y", "1"]), OOM);
+    assert_eq!(a.cmds(&["DBSIZE"]), ":0\r\n");
+    assert!(b.cmds(&["INFO", "stats"]).contains("evicted_keys:1\r\n"));
+    assert_eq!(b.cmds(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+}
+
+#[test]
+fn maxmemory_clients_closes_the_biggest_client() {
+    let s = TestServer::start(&[]);
+    let mut a = s.raw();
+    assert_eq!(
+        a.cmds(&["CONFIG", "SET", "maxmemory-clients", "200%"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - percentage argument must be less or equal to 100\r\n"
+    );
+    assert_eq!(
+        a.cmds(&["CONFIG", "SET", "maxmemory-clients", "10%"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        a.cmds(&["CONFIG", "GET", "maxmemory-clients"]),
+        "*2\r\n$17\r\nmaxmemory-clients\r\n$3\r\n10%\r\n"
+    );
+    assert_eq!(
+        a.cmds(&["CONFIG", "SET", "maxmemory-clients", "1mb"]),
+        "+OK\r\n"
+    );
+    assert_eq!(a.cmds(&["CLIENT", "NO-EVICT", "ON"]), "+OK\r\n");
+    let mut big = s.raw();
+    big.send(b"*2\r\n$3\r\nGET\r\n$3000000\r\n");
+    big.send(&vec![b'x'; 1_500_000]);
+    assert_eq!(big.read_to_close(), b"");
+    assert!(a.cmds(&["INFO", "stats"]).contains("evicted_clients:1\r\n"));
+    assert_eq!(a.cmds(&["PING"]), "+PONG\r\n");
+}

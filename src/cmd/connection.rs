@@ -624,6 +624,77 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
     );
 }
 
+/// What a connection holds in memory (CLIENT LIST's `tot-mem` without the request being run), for
+/// maxmemory-clients.
+pub fn client_memory(c: &Conn) -> usize {
+    std::mem::size_of::<Conn>()
+        + c.rbuf.capacity()
+        + c.wbuf.capacity()
+        + c.name.as_ref().map_or(0, |n| n.len())
+        + c.blocked.as_ref().map_or(0, |b| b.cmd.buf.len())
+        + c.multi
+            .as_ref()
+            .map_or(0, |q| q.iter().map(|a| a.buf.len()).sum())
+}
+
+/// Redis's getClientEvictionLimit: the bytes all normal and Pub/Sub clients may hold together (0: no
+/// limit). A percentage is of maxmemory; never below 128 KB, so a bad setting cannot cut everyone off.
+fn client_eviction_limit(st: &State) -> usize {
+    let m = st.cfg.maxmemory_clients;
+    let limit = if m < 0 && st.cfg.maxmemory > 0 {
+        (st.cfg.maxmemory as f64 * -(m as f64) / 100.0) as usize
+    } else if m > 0 {
+        m as usize
+    } else {
+        return 0;
+    };
+    limit.max(128 * 1024)
+}
+
+/// Redis's evictClients: while the clients together hold more than maxmemory-clients, the biggest
+/// evictable ones (not replicas, not CLIENT NO-EVICT) are marked to be closed, logged and counted.
+pub fn evict_clients(st: &mut State, conns: &mut slab::Slab<Conn>) {
+    let limit = client_eviction_limit(st);
+    if limit == 0 {
+        return;
+    }
+    let mut total = 0;
+    let mut evictable = Vec::new();
+    for (k, c) in conns.iter() {
+        if c.replica || c.kill {
+            continue;
+        }
+        let mem = client_memory(c);
+        total += mem;
+        if !c.no_evict {
+            evictable.push((mem, k));
+        }
+    }
+    if total < limit {
+        return;
+    }
+    evictable.sort_unstable_by(|a, b| b.cmp(a));
+    for (mem, k) in evictable {
+        if total < limit {
+            return;
+        }
+        let c = &mut conns[k];
+        log::info!(
+            "Evicting client: id={} addr={} name={} tot-mem={mem}",
+            c.id,
+            c.addr,
+            String::from_utf8_lossy(c.name.as_deref().unwrap_or(b""))
+        );
+        c.kill = true;
+        st.to_close.push(k);
+        st.stats.evicted_clients += 1;
+        total -= mem;
+    }
+    if total >= limit {
+        log::warn!("Over client maxmemory after evicting all evictable clients");
+    }
+}
+
 /// CLIENT INFO
 pub fn client_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut o = Vec::with_capacity(300);

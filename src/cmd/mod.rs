@@ -565,6 +565,14 @@ fn run(ctx: &mut Ctx, args: &Args) {
         return;
     }
     let top = r.parent.map_or(cmd.name, |p| p.name);
+    // maxmemory and the like, checked before queueing too; not for EXEC's queued commands or re-runs.
+    if !ctx.in_exec && !ctx.reexec && server::admission_needed(ctx.st) {
+        if let Some(e) = server::admission(ctx, flags, top) {
+            reject(ctx, Some(idx), e.as_bytes());
+            return;
+        }
+    }
+    let conn = &ctx.conns[ctx.id];
     // Inside EXEC Redis runs the queued commands directly, so a SUBSCRIBE there does not restrict the rest.
     if !ctx.out.resp3
         && !ctx.in_exec

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use log::warn;
 
+pub mod evict;
 mod keyspecs;
 
 use super::{
@@ -601,20 +602,10 @@ pub fn rss_bytes() -> u64 {
     pages * page.max(0) as u64
 }
 
-/// Bytes the allocator has handed out and not had back (glibc's mallinfo2), the same measure as Redis's
-/// `used_memory`; elsewhere the RSS stands in for it. This assumes the system allocator: a
-/// `#[global_allocator]` must come with its own figure here (and in `mem_allocator`).
+/// Bytes the allocator has handed out and not had back, counted as they are allocated (the same measure
+/// as Redis's `used_memory`).
 pub fn used_memory() -> u64 {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallinfo2 takes no arguments and returns a plain struct of counters.
-        let mi = unsafe { libc::mallinfo2() };
-        mi.uordblks as u64 + mi.hblkhd as u64
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        rss_bytes()
-    }
+    crate::server::alloc::used() as u64
 }
 
 fn total_system_memory() -> u64 {
@@ -699,6 +690,8 @@ fn info_stats(st: &State, s: &mut String) {
     line(s, "total_net_output_bytes", t.net_out);
     line(s, "rejected_connections", t.rejected_conns);
     line(s, "expired_keys", st.expired_keys());
+    line(s, "evicted_keys", t.evicted_keys);
+    line(s, "evicted_clients", t.evicted_clients);
     line(s, "keyspace_hits", t.keyspace_hits);
     line(s, "keyspace_misses", t.keyspace_misses);
     line(s, "pubsub_channels", st.waiters.channels.len());
@@ -801,6 +794,34 @@ fn avg_ttl(db: &Db, now: u64, rng: &mut crate::util::Rng) -> u64 {
     } else {
         (sum / n as u128) as u64
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Admission: the checks Redis makes before running or queueing a command that depend on the server's
+// state rather than on the command.
+
+/// Whether any admission check is on (they cost nothing when off).
+#[inline]
+pub fn admission_needed(st: &State) -> bool {
+    st.cfg.maxmemory > 0
+}
+
+/// Redis's maxmemory check for the command about to run: the error to refuse it with, if any. A refused
+/// EXEC discards its transaction and says why.
+pub fn admission(ctx: &mut Ctx, flags: u32, top: &str) -> Option<String> {
+    if ctx.st.cfg.maxmemory > 0 && evict::must_refuse(ctx, flags, top) {
+        return Some(refusal(ctx, top, evict::ERR_OOM));
+    }
+    None
+}
+
+/// The error for a refused command; EXEC's ends its transaction, as Redis's execCommandAbort does.
+fn refusal(ctx: &mut Ctx, top: &str, msg: &str) -> String {
+    if top != "exec" || ctx.conns[ctx.id].multi.is_none() {
+        return msg.to_string();
+    }
+    super::multi::discard_transaction(ctx);
+    format!("EXECABORT Transaction discarded because of: {msg}")
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -934,6 +955,8 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     t.keyspace_hits = 0;
     t.keyspace_misses = 0;
     t.error_replies = 0;
+    t.evicted_keys = 0;
+    t.evicted_clients = 0;
     t.errors.clear();
     t.ops_samples = [0; 16];
     t.last_sample_cmds = 0;

@@ -4,6 +4,7 @@
 //! not take waits for WRITABLE. A connection whose read filled the buffer goes on a pending list served
 //! before the next blocking poll, so one client's huge pipeline cannot starve the others.
 
+pub mod alloc;
 pub mod conn;
 pub mod listen;
 pub mod waiters;
@@ -54,6 +55,9 @@ pub struct Stats {
     pub last_sample_ms: u64,
     pub last_sample_cmds: u64,
     pub expired_stale_perc: f64,
+    /// Keys evicted to stay under maxmemory, and clients closed to stay under maxmemory-clients.
+    pub evicted_keys: u64,
+    pub evicted_clients: u64,
 }
 
 /// Why the loop stops.
@@ -821,6 +825,17 @@ impl Server {
                     }
                 }
             }
+        }
+        if self.st.cfg.maxmemory_clients != 0 {
+            cmd::connection::evict_clients(&mut self.st, &mut self.conns);
+            self.close_killed();
+        }
+        if self.st.cfg.maxmemory > 0 && cmd::server::evict::pending() {
+            // An eviction run that ran out of time goes on here, as Redis's eviction timer does.
+            let mut out = Out::default();
+            let mut ctx = Ctx::new(&mut self.st, &mut self.conns, usize::MAX, 0, &mut out);
+            cmd::server::evict::perform(&mut ctx);
+            self.after_turn();
         }
         if self.st.waiters.watch_count > 0 || !self.st.replicas.is_empty() {
             let mut out = Out::default();

@@ -378,6 +378,19 @@ impl Db {
         None
     }
 
+    /// A key with a deadline, the first at or after a random point of the deadline range (expired keys not
+    /// yet reclaimed included): the sample the volatile maxmemory policies evict from.
+    pub fn random_volatile(&self, rng: &mut Rng) -> Option<u32> {
+        let lo = self.expires.first()?.0;
+        let hi = self.expires.last()?.0;
+        let at = lo + rng.below(hi - lo + 1);
+        self.expires
+            .range((at, 0)..)
+            .next()
+            .or_else(|| self.expires.last())
+            .map(|&(_, i)| i)
+    }
+
     /// Approximate heap bytes held by the table structures (not the values).
     pub fn overhead_bytes(&self) -> usize {
         self.table.capacity() * 5
