@@ -511,6 +511,208 @@ impl Gen {
     }
 }
 
+// Arguments of the collection commands. Members come mostly from small pools, so commands keep meeting
+// the same members and keys keep growing; now and then a run long enough to cross the default listpack
+// (128 entries) and intset (512) limits.
+impl Gen {
+    fn pick_s(&mut self, xs: &[&str]) -> Vec<u8> {
+        self.rng.pick(xs).as_bytes().to_vec()
+    }
+
+    /// A set member, hash field, list element or sorted-set member: letters, small integers (intset),
+    /// integers at the intset's 16/32/64-bit widths, integer-looking strings an intset must refuse,
+    /// strings around the 64-byte listpack value limit, long strings, the empty string, binary.
+    fn member(&mut self) -> Vec<u8> {
+        match self.rng.below(24) {
+            0..=8 => vec![*self.rng.pick(b"abcdefgh".as_slice())],
+            9..=12 => self.rng.range(-3, 12).to_string().into_bytes(),
+            13 => self.pick_s(&[
+                "9223372036854775807",
+                "-9223372036854775808",
+                "32767",
+                "32768",
+                "-32769",
+                "2147483648",
+                "-2147483649",
+            ]),
+            14 => self.pick_s(&[
+                "01",
+                "+1",
+                "-0",
+                " 1",
+                "1.0",
+                "1e3",
+                "0x10",
+                "9223372036854775808",
+            ]),
+            15 => vec![b'm'; self.rng.range(62, 66) as usize],
+            16 => vec![b'z'; self.rng.range(100, 200) as usize],
+            17 => (0..self.rng.range(1, 4))
+                .map(|_| self.rng.next() as u8)
+                .collect(),
+            18 | 19 => (0..self.rng.range(2, 3))
+                .map(|_| *self.rng.pick(b"abc".as_slice()))
+                .collect(),
+            20 => Vec::new(),
+            _ => self.pick_s(&["1.5", "-2.25", "inf", "nan", "a b", "*", "k?", "ключ"]),
+        }
+    }
+
+    /// A small integer member (sets that stay intsets).
+    fn int_member(&mut self) -> Vec<u8> {
+        if self.rng.chance(90) {
+            self.rng.range(-5, 20).to_string().into_bytes()
+        } else {
+            self.pick_s(&["65536", "-2147483649", "9223372036854775807", "-40000"])
+        }
+    }
+
+    /// `min..=max` members, or now and then a long run of distinct ones.
+    fn members(&mut self, min: usize, max: usize) -> Vec<Vec<u8>> {
+        match self.rng.below(200) {
+            0 => {
+                let start = self.rng.range(-20, 20);
+                let n = self.rng.range(505, 530);
+                (start..start + n)
+                    .map(|i| i.to_string().into_bytes())
+                    .collect()
+            }
+            1..=3 => {
+                let start = self.rng.below(40);
+                let n = self.rng.range(120, 140) as u64;
+                (start..start + n)
+                    .map(|i| format!("e{i}").into_bytes())
+                    .collect()
+            }
+            _ => (0..self.rng.range(min as i64, max as i64))
+                .map(|_| self.member())
+                .collect(),
+        }
+    }
+
+    /// Set members: a third of the time integers only, so intsets form and grow.
+    fn set_members(&mut self, min: usize, max: usize) -> Vec<Vec<u8>> {
+        if self.rng.chance(35) {
+            (0..self.rng.range(min as i64, max as i64))
+                .map(|_| self.int_member())
+                .collect()
+        } else {
+            self.members(min, max)
+        }
+    }
+
+    /// A hash value: mostly short, sometimes around or past the 64-byte listpack value limit.
+    fn hval(&mut self) -> Vec<u8> {
+        match self.rng.below(20) {
+            0..=9 => self.member(),
+            10..=13 => self.rng.range(-20, 20).to_string().into_bytes(),
+            14 => vec![b'v'; self.rng.range(60, 70) as usize],
+            15 => self.float(),
+            _ => self.val(),
+        }
+    }
+
+    /// A count for pops and random picks: small, or zero, negative, out of range, not a number. Never a
+    /// large negative count (SRANDMEMBER key -1e18 would build a reply of 1e18 members).
+    fn count(&mut self) -> Vec<u8> {
+        match self.rng.below(12) {
+            0 => self.pick_s(&["0", "-1", "x", "", "1.5", "9223372036854775807"]),
+            1 => self.pick_s(&["-9223372036854775808", "-5", "-2", "100"]),
+            _ => self.rng.range(1, 6).to_string().into_bytes(),
+        }
+    }
+
+    /// A timeout for the blocking commands (they are only sent when they cannot block).
+    fn timeout(&mut self) -> Vec<u8> {
+        self.pick_s(&["0", "0", "0.01", "1", "0.5", "-1", "abc", "", "1e400"])
+    }
+
+    /// `numkeys key...`: the right count mostly, sometimes zero, negative, too many or not a number.
+    fn numkeys(&mut self, v: &mut Vec<Vec<u8>>, min: usize, max: usize) {
+        let keys = self.keys(min, max);
+        let n = match self.rng.below(20) {
+            0 => self.pick_s(&["0", "-1", "x", "99"]),
+            1 => (keys.len() + 1).to_string().into_bytes(),
+            2 => keys.len().saturating_sub(1).to_string().into_bytes(),
+            _ => keys.len().to_string().into_bytes(),
+        };
+        v.push(n);
+        v.extend(keys);
+    }
+
+    fn score(&mut self) -> Vec<u8> {
+        match self.rng.below(12) {
+            0..=5 => self.rng.range(-5, 5).to_string().into_bytes(),
+            6 | 7 => self.pick_s(&["1.5", "-2.25", "0.1", "3.0e-5", "1e308", "-1e308", "0.3"]),
+            8 => self.pick_s(&[
+                "inf", "-inf", "+inf", "nan", "abc", "", " 1", "0x10", "1e", "-0", "(1", "1 ",
+            ]),
+            _ => self.float(),
+        }
+    }
+
+    /// A score range bound: inclusive, `(` exclusive, infinities, and malformed ones.
+    fn score_bound(&mut self) -> Vec<u8> {
+        match self.rng.below(12) {
+            0..=3 => self.rng.range(-5, 5).to_string().into_bytes(),
+            4 | 5 => format!("({}", self.rng.range(-5, 5)).into_bytes(),
+            6 | 7 => self.pick_s(&["-inf", "+inf", "inf", "(-inf", "(+inf", "-inf", "+inf"]),
+            8 => self.pick_s(&["1.5", "(1.5", "0.1", "(0.3", "1e308", "(-2.25"]),
+            9 => self.pick_s(&["abc", "((1", "(", "", "(abc", "1 ", "nan", "(nan", "[1"]),
+            _ => self.score(),
+        }
+    }
+
+    /// A lex range bound: `-`, `+`, `[x`, `(x`, and malformed ones.
+    fn lex_bound(&mut self) -> Vec<u8> {
+        match self.rng.below(12) {
+            0 => b"-".to_vec(),
+            1 => b"+".to_vec(),
+            2..=5 => {
+                let mut m = b"[".to_vec();
+                m.extend(self.member());
+                m
+            }
+            6..=8 => {
+                let mut m = b"(".to_vec();
+                m.extend(self.member());
+                m
+            }
+            9 => self.pick_s(&["[", "(", "[\u{ff}", "(\u{0}"]),
+            _ => self.pick_s(&["a", "", "+a", "-a", "]a", "*"]),
+        }
+    }
+
+    /// A bit offset: small, or out of range / not a number. Never a valid large one (SETBIT at 2^32-1
+    /// would allocate 512 MB).
+    fn bit_offset(&mut self) -> Vec<u8> {
+        match self.rng.below(12) {
+            0 => self.pick_s(&["-1", "4294967296", "x", "", "1.5", "9223372036854775807"]),
+            1 => self.rng.range(0, 3000).to_string().into_bytes(),
+            _ => self.rng.range(0, 200).to_string().into_bytes(),
+        }
+    }
+
+    fn direction(&mut self) -> Vec<u8> {
+        if self.rng.chance(95) {
+            let d = *self.rng.pick(&["LEFT", "RIGHT"]);
+            self.opt(d)
+        } else {
+            self.bad_opt()
+        }
+    }
+
+    fn channel(&mut self) -> Vec<u8> {
+        self.pick_s(&[
+            "ch:1", "ch:2", "ch:3", "hello", "hallo", "sh:1", "nobody", "", "CH:1",
+        ])
+    }
+
+    fn chan_pattern(&mut self) -> Vec<u8> {
+        self.pick_s(&["*", "ch:*", "h*", "nomatch", "ch:[12]", "", "?", "sh:*"])
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Command generators, one per command. Each returns the full argument vector, name first.
 
@@ -691,7 +893,10 @@ fn g_scan(g: &mut Gen) -> Vec<Vec<u8>> {
                 v.push(g.opt("TYPE"));
                 v.push(
                     g.rng
-                        .pick(&["string", "STRING", "list", "hash", "none", "foo"])
+                        .pick(&[
+                            "string", "STRING", "list", "hash", "set", "zset", "ZSET", "none",
+                            "foo",
+                        ])
                         .as_bytes()
                         .to_vec(),
                 );
@@ -905,6 +1110,845 @@ fn g_unknown(g: &mut Gen) -> Vec<Vec<u8>> {
     v
 }
 
+// --- hashes
+fn field_values(g: &mut Gen, v: &mut Vec<Vec<u8>>) {
+    for f in g.members(1, 3) {
+        v.push(f);
+        v.push(g.hval());
+    }
+    if g.rng.chance(5) {
+        v.pop();
+    }
+}
+fn g_hset(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd![g.opt("HSET"), g.key()];
+    field_values(g, &mut v);
+    v
+}
+fn g_hmset(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["HMSET", g.key()];
+    field_values(g, &mut v);
+    v
+}
+fn g_hsetnx(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HSETNX", g.key(), g.member(), g.hval()]
+}
+fn g_hget(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HGET", g.key(), g.member()]
+}
+fn g_hmget(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["HMGET", g.key()];
+    for _ in 0..g.rng.range(1, 4) {
+        v.push(g.member());
+    }
+    v
+}
+fn g_hgetall(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HGETALL", g.key()]
+}
+fn g_hdel(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["HDEL", g.key()];
+    for _ in 0..g.rng.range(1, 3) {
+        v.push(g.member());
+    }
+    v
+}
+fn g_hexists(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HEXISTS", g.key(), g.member()]
+}
+fn g_hlen(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HLEN", g.key()]
+}
+fn g_hkeys(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HKEYS", g.key()]
+}
+fn g_hvals(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HVALS", g.key()]
+}
+fn g_hstrlen(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HSTRLEN", g.key(), g.member()]
+}
+fn g_hincrby(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HINCRBY", g.key(), g.member(), g.int()]
+}
+fn g_hincrbyfloat(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["HINCRBYFLOAT", g.key(), g.member(), g.float()]
+}
+fn g_hrandfield(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["HRANDFIELD", g.key()];
+    if g.rng.chance(70) {
+        v.push(g.count());
+        if g.rng.chance(50) {
+            v.push(if g.rng.chance(95) {
+                g.opt("WITHVALUES")
+            } else {
+                g.bad_opt()
+            });
+        }
+    }
+    v
+}
+/// `cursor [MATCH pattern] [COUNT n]` for SSCAN / HSCAN / ZSCAN.
+fn scan_opts(g: &mut Gen, v: &mut Vec<Vec<u8>>) {
+    v.push(if g.rng.chance(95) {
+        b"0".to_vec()
+    } else {
+        g.pick_s(&["abc", "-1", "99999999999999999999999"])
+    });
+    for _ in 0..g.rng.below(3) {
+        match g.rng.below(5) {
+            0 | 1 => {
+                v.push(g.opt("MATCH"));
+                let p = g.pick_s(&["*", "a*", "?", "[a-c]", "*1*", "e1*", "m*", "", "\\*"]);
+                v.push(p);
+            }
+            2 | 3 => {
+                v.push(g.opt("COUNT"));
+                let n = if g.rng.chance(85) {
+                    g.rng.range(1, 40).to_string().into_bytes()
+                } else {
+                    g.pick_s(&["0", "-1", "x"])
+                };
+                v.push(n);
+            }
+            _ => v.push(g.bad_opt()),
+        }
+    }
+}
+fn g_hscan(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["HSCAN", g.key()];
+    scan_opts(g, &mut v);
+    v
+}
+
+// --- sets
+fn g_sadd(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd![g.opt("SADD"), g.key()];
+    v.extend(g.set_members(1, 4));
+    v
+}
+fn g_srem(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["SREM", g.key()];
+    v.extend(g.set_members(1, 3));
+    v
+}
+fn g_smembers(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["SMEMBERS", g.key()]
+}
+fn g_sismember(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["SISMEMBER", g.key(), g.member()]
+}
+fn g_smismember(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["SMISMEMBER", g.key()];
+    v.extend(g.set_members(1, 4));
+    v
+}
+fn g_scard(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["SCARD", g.key()]
+}
+fn g_spop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["SPOP", g.key()];
+    if g.rng.chance(60) {
+        v.push(g.count());
+    }
+    v
+}
+fn g_srandmember(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["SRANDMEMBER", g.key()];
+    if g.rng.chance(70) {
+        v.push(g.count());
+    }
+    v
+}
+fn g_smove(g: &mut Gen) -> Vec<Vec<u8>> {
+    let m = if g.rng.chance(50) {
+        g.int_member()
+    } else {
+        g.member()
+    };
+    cmd!["SMOVE", g.key(), g.key(), m]
+}
+fn keys_cmd(g: &mut Gen, name: &str, min: usize, max: usize) -> Vec<Vec<u8>> {
+    let mut v = cmd![name];
+    v.extend(g.keys(min, max));
+    v
+}
+fn g_sinter(g: &mut Gen) -> Vec<Vec<u8>> {
+    keys_cmd(g, "SINTER", 1, 3)
+}
+fn g_sunion(g: &mut Gen) -> Vec<Vec<u8>> {
+    keys_cmd(g, "SUNION", 1, 3)
+}
+fn g_sdiff(g: &mut Gen) -> Vec<Vec<u8>> {
+    keys_cmd(g, "SDIFF", 1, 3)
+}
+fn g_sinterstore(g: &mut Gen) -> Vec<Vec<u8>> {
+    keys_cmd(g, "SINTERSTORE", 2, 4)
+}
+fn g_sunionstore(g: &mut Gen) -> Vec<Vec<u8>> {
+    keys_cmd(g, "SUNIONSTORE", 2, 4)
+}
+fn g_sdiffstore(g: &mut Gen) -> Vec<Vec<u8>> {
+    keys_cmd(g, "SDIFFSTORE", 2, 4)
+}
+fn limit_opt(g: &mut Gen, v: &mut Vec<Vec<u8>>) {
+    if g.rng.chance(40) {
+        v.push(g.opt("LIMIT"));
+        let n = if g.rng.chance(80) {
+            g.rng.range(0, 5).to_string().into_bytes()
+        } else {
+            g.pick_s(&["-1", "x", "9223372036854775807"])
+        };
+        v.push(n);
+    } else if g.rng.chance(5) {
+        v.push(g.bad_opt());
+    }
+}
+fn g_sintercard(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["SINTERCARD"];
+    g.numkeys(&mut v, 1, 3);
+    limit_opt(g, &mut v);
+    v
+}
+fn g_sscan(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["SSCAN", g.key()];
+    scan_opts(g, &mut v);
+    v
+}
+
+// --- bit operations
+fn g_setbit(g: &mut Gen) -> Vec<Vec<u8>> {
+    let b = g.pick_s(&["0", "1", "1", "0", "1", "2", "-1", "x"]);
+    cmd!["SETBIT", g.key(), g.bit_offset(), b]
+}
+fn g_getbit(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["GETBIT", g.key(), g.bit_offset()]
+}
+fn range_unit(g: &mut Gen, v: &mut Vec<Vec<u8>>) {
+    if g.rng.chance(40) {
+        let u = if g.rng.chance(90) {
+            let u = *g.rng.pick(&["BYTE", "BIT"]);
+            g.opt(u)
+        } else {
+            g.bad_opt()
+        };
+        v.push(u);
+    }
+}
+fn g_bitcount(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["BITCOUNT", g.key()];
+    if g.rng.chance(60) {
+        v.push(g.offset());
+        v.push(g.offset());
+        range_unit(g, &mut v);
+    }
+    v
+}
+fn g_bitpos(g: &mut Gen) -> Vec<Vec<u8>> {
+    let b = g.pick_s(&["0", "1", "0", "1", "2", "x"]);
+    let mut v = cmd!["BITPOS", g.key(), b];
+    if g.rng.chance(60) {
+        v.push(g.offset());
+        if g.rng.chance(60) {
+            v.push(g.offset());
+            range_unit(g, &mut v);
+        }
+    }
+    v
+}
+fn g_bitop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let op = match g.rng.below(9) {
+        0 | 1 => g.opt("AND"),
+        2 | 3 => g.opt("OR"),
+        4 | 5 => g.opt("XOR"),
+        6 | 7 => g.opt("NOT"),
+        _ => g.bad_opt(),
+    };
+    let mut v = cmd!["BITOP", op, g.key()];
+    v.extend(g.keys(1, 3));
+    v
+}
+fn bitfield_type(g: &mut Gen) -> Vec<u8> {
+    g.pick_s(&[
+        "i1", "i5", "i8", "i16", "i32", "i63", "i64", "u1", "u7", "u8", "u16", "u32", "u63", "u64",
+        "i65", "x8", "I8", "U3", "", "i0",
+    ])
+}
+fn bitfield_offset(g: &mut Gen) -> Vec<u8> {
+    match g.rng.below(8) {
+        0 => format!("#{}", g.rng.range(0, 20)).into_bytes(),
+        1 => g.pick_s(&["#x", "#-1", "-1", "4294967296", "x", "#"]),
+        _ => g.rng.range(0, 300).to_string().into_bytes(),
+    }
+}
+fn bitfield_ops(g: &mut Gen, v: &mut Vec<Vec<u8>>, read_only: bool) {
+    for _ in 0..g.rng.range(1, 4) {
+        let op = if read_only && g.rng.chance(90) {
+            0
+        } else {
+            g.rng.below(6)
+        };
+        match op {
+            0 | 1 => {
+                v.push(g.opt("GET"));
+                v.push(bitfield_type(g));
+                v.push(bitfield_offset(g));
+            }
+            2 => {
+                v.push(g.opt("SET"));
+                v.push(bitfield_type(g));
+                v.push(bitfield_offset(g));
+                v.push(g.int());
+            }
+            3 => {
+                v.push(g.opt("INCRBY"));
+                v.push(bitfield_type(g));
+                v.push(bitfield_offset(g));
+                v.push(g.int());
+            }
+            4 => {
+                v.push(g.opt("OVERFLOW"));
+                let o = g.pick_s(&["WRAP", "SAT", "FAIL", "sat", "bad"]);
+                v.push(o);
+            }
+            _ => v.push(g.bad_opt()),
+        }
+    }
+}
+fn g_bitfield(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["BITFIELD", g.key()];
+    bitfield_ops(g, &mut v, false);
+    v
+}
+fn g_bitfield_ro(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["BITFIELD_RO", g.key()];
+    bitfield_ops(g, &mut v, true);
+    v
+}
+
+// --- lists
+fn push_cmd(g: &mut Gen, name: &str) -> Vec<Vec<u8>> {
+    let mut v = cmd![g.opt(name), g.key()];
+    v.extend(g.members(1, 4));
+    v
+}
+fn g_lpush(g: &mut Gen) -> Vec<Vec<u8>> {
+    push_cmd(g, "LPUSH")
+}
+fn g_rpush(g: &mut Gen) -> Vec<Vec<u8>> {
+    push_cmd(g, "RPUSH")
+}
+fn g_lpushx(g: &mut Gen) -> Vec<Vec<u8>> {
+    push_cmd(g, "LPUSHX")
+}
+fn g_rpushx(g: &mut Gen) -> Vec<Vec<u8>> {
+    push_cmd(g, "RPUSHX")
+}
+fn pop_cmd(g: &mut Gen, name: &str) -> Vec<Vec<u8>> {
+    let mut v = cmd![name, g.key()];
+    if g.rng.chance(40) {
+        v.push(g.count());
+    }
+    v
+}
+fn g_lpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    pop_cmd(g, "LPOP")
+}
+fn g_rpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    pop_cmd(g, "RPOP")
+}
+fn g_llen(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["LLEN", g.key()]
+}
+fn g_lrange(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["LRANGE", g.key(), g.offset(), g.offset()]
+}
+fn g_lindex(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["LINDEX", g.key(), g.offset()]
+}
+fn g_lset(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["LSET", g.key(), g.offset(), g.member()]
+}
+fn g_linsert(g: &mut Gen) -> Vec<Vec<u8>> {
+    let w = match g.rng.below(10) {
+        0..=4 => g.opt("BEFORE"),
+        5..=8 => g.opt("AFTER"),
+        _ => g.bad_opt(),
+    };
+    cmd!["LINSERT", g.key(), w, g.member(), g.member()]
+}
+fn g_lrem(g: &mut Gen) -> Vec<Vec<u8>> {
+    let n = if g.rng.chance(90) {
+        g.rng.range(-3, 3).to_string().into_bytes()
+    } else {
+        g.int()
+    };
+    cmd!["LREM", g.key(), n, g.member()]
+}
+fn g_ltrim(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["LTRIM", g.key(), g.offset(), g.offset()]
+}
+fn g_lpos(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["LPOS", g.key(), g.member()];
+    for _ in 0..g.rng.below(4) {
+        match g.rng.below(7) {
+            0 | 1 => {
+                v.push(g.opt("RANK"));
+                let r = if g.rng.chance(85) {
+                    g.rng.range(-3, 3).to_string().into_bytes()
+                } else {
+                    g.pick_s(&["-9223372036854775808", "9223372036854775807", "x"])
+                };
+                v.push(r);
+            }
+            2 | 3 => {
+                v.push(g.opt("COUNT"));
+                let c = if g.rng.chance(85) {
+                    g.rng.range(0, 4).to_string().into_bytes()
+                } else {
+                    g.pick_s(&["-1", "x"])
+                };
+                v.push(c);
+            }
+            4 | 5 => {
+                v.push(g.opt("MAXLEN"));
+                let c = if g.rng.chance(85) {
+                    g.rng.range(0, 6).to_string().into_bytes()
+                } else {
+                    g.pick_s(&["-1", "x"])
+                };
+                v.push(c);
+            }
+            _ => v.push(g.bad_opt()),
+        }
+    }
+    v
+}
+fn g_lmove(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["LMOVE", g.key(), g.key(), g.direction(), g.direction()]
+}
+fn g_rpoplpush(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["RPOPLPUSH", g.key(), g.key()]
+}
+fn mpop_tail(g: &mut Gen, v: &mut Vec<Vec<u8>>, ends: [&str; 2]) {
+    let e = if g.rng.chance(95) {
+        let e = *g.rng.pick(&ends);
+        g.opt(e)
+    } else {
+        g.bad_opt()
+    };
+    v.push(e);
+    if g.rng.chance(50) {
+        v.push(g.opt("COUNT"));
+        v.push(g.count());
+    }
+}
+fn g_lmpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["LMPOP"];
+    g.numkeys(&mut v, 1, 3);
+    mpop_tail(g, &mut v, ["LEFT", "RIGHT"]);
+    v
+}
+fn g_blpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = keys_cmd(g, "BLPOP", 1, 3);
+    v.push(g.timeout());
+    v
+}
+fn g_brpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = keys_cmd(g, "BRPOP", 1, 3);
+    v.push(g.timeout());
+    v
+}
+fn g_blmove(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd![
+        "BLMOVE",
+        g.key(),
+        g.key(),
+        g.direction(),
+        g.direction(),
+        g.timeout()
+    ]
+}
+fn g_brpoplpush(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["BRPOPLPUSH", g.key(), g.key(), g.timeout()]
+}
+fn g_blmpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["BLMPOP", g.timeout()];
+    g.numkeys(&mut v, 1, 3);
+    mpop_tail(g, &mut v, ["LEFT", "RIGHT"]);
+    v
+}
+
+// --- sorted sets
+fn g_zadd(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd![g.opt("ZADD"), g.key()];
+    for _ in 0..g.rng.below(3) {
+        let f = *g
+            .rng
+            .pick(&["NX", "XX", "GT", "LT", "CH", "CH", "INCR", "INCR"]);
+        v.push(g.opt(f));
+    }
+    let ms = g.members(1, 3);
+    let one = ms.len() == 1 || g.rng.chance(30);
+    for m in ms.into_iter().take(if one { 1 } else { usize::MAX }) {
+        v.push(g.score());
+        v.push(m);
+    }
+    if g.rng.chance(4) {
+        v.pop();
+    }
+    v
+}
+fn g_zincrby(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZINCRBY", g.key(), g.score(), g.member()]
+}
+fn g_zrem(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZREM", g.key()];
+    for _ in 0..g.rng.range(1, 3) {
+        v.push(g.member());
+    }
+    v
+}
+fn g_zcard(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZCARD", g.key()]
+}
+fn g_zscore(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZSCORE", g.key(), g.member()]
+}
+fn g_zmscore(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZMSCORE", g.key()];
+    for _ in 0..g.rng.range(1, 4) {
+        v.push(g.member());
+    }
+    v
+}
+fn g_zcount(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZCOUNT", g.key(), g.score_bound(), g.score_bound()]
+}
+fn g_zlexcount(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZLEXCOUNT", g.key(), g.lex_bound(), g.lex_bound()]
+}
+fn limit(g: &mut Gen, v: &mut Vec<Vec<u8>>) {
+    v.push(g.opt("LIMIT"));
+    let off = if g.rng.chance(85) {
+        g.rng.range(0, 4).to_string().into_bytes()
+    } else {
+        g.pick_s(&["-1", "x"])
+    };
+    let n = if g.rng.chance(85) {
+        g.rng.range(-1, 5).to_string().into_bytes()
+    } else {
+        g.pick_s(&["x", "9223372036854775807", "-5"])
+    };
+    v.push(off);
+    v.push(n);
+}
+/// ZRANGE / ZRANGESTORE: by index, BYSCORE or BYLEX, with REV, LIMIT and (ZRANGE only) WITHSCORES.
+fn zrange_args(g: &mut Gen, v: &mut Vec<Vec<u8>>, store: bool) {
+    let mode = g.rng.below(3);
+    match mode {
+        0 => {
+            v.push(g.offset());
+            v.push(g.offset());
+        }
+        1 => {
+            v.push(g.score_bound());
+            v.push(g.score_bound());
+        }
+        _ => {
+            v.push(g.lex_bound());
+            v.push(g.lex_bound());
+        }
+    }
+    let mut opts: Vec<Vec<Vec<u8>>> = Vec::new();
+    if mode == 1 || g.rng.chance(5) {
+        opts.push(vec![g.opt("BYSCORE")]);
+    }
+    if mode == 2 || g.rng.chance(5) {
+        opts.push(vec![g.opt("BYLEX")]);
+    }
+    if g.rng.chance(40) {
+        opts.push(vec![g.opt("REV")]);
+    }
+    if g.rng.chance(if mode == 0 { 5 } else { 40 }) {
+        let mut l = Vec::new();
+        limit(g, &mut l);
+        opts.push(l);
+    }
+    if !store && g.rng.chance(40) || g.rng.chance(3) {
+        opts.push(vec![g.opt("WITHSCORES")]);
+    }
+    if g.rng.chance(30) {
+        // Options in any order.
+        for i in (1..opts.len()).rev() {
+            let j = g.rng.below(i as u64 + 1) as usize;
+            opts.swap(i, j);
+        }
+    }
+    v.extend(opts.into_iter().flatten());
+}
+fn g_zrange(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZRANGE", g.key()];
+    zrange_args(g, &mut v, false);
+    v
+}
+fn g_zrangestore(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZRANGESTORE", g.key(), g.key()];
+    zrange_args(g, &mut v, true);
+    v
+}
+fn by_score(g: &mut Gen, name: &str) -> Vec<Vec<u8>> {
+    let mut v = cmd![name, g.key(), g.score_bound(), g.score_bound()];
+    if g.rng.chance(40) {
+        v.push(g.opt("WITHSCORES"));
+    }
+    if g.rng.chance(30) {
+        limit(g, &mut v);
+    }
+    if g.rng.chance(5) {
+        v.push(g.bad_opt());
+    }
+    v
+}
+fn g_zrangebyscore(g: &mut Gen) -> Vec<Vec<u8>> {
+    by_score(g, "ZRANGEBYSCORE")
+}
+fn g_zrevrangebyscore(g: &mut Gen) -> Vec<Vec<u8>> {
+    by_score(g, "ZREVRANGEBYSCORE")
+}
+fn by_lex(g: &mut Gen, name: &str) -> Vec<Vec<u8>> {
+    let mut v = cmd![name, g.key(), g.lex_bound(), g.lex_bound()];
+    if g.rng.chance(30) {
+        limit(g, &mut v);
+    }
+    if g.rng.chance(5) {
+        v.push(g.bad_opt());
+    }
+    v
+}
+fn g_zrangebylex(g: &mut Gen) -> Vec<Vec<u8>> {
+    by_lex(g, "ZRANGEBYLEX")
+}
+fn g_zrevrangebylex(g: &mut Gen) -> Vec<Vec<u8>> {
+    by_lex(g, "ZREVRANGEBYLEX")
+}
+fn g_zrevrange(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZREVRANGE", g.key(), g.offset(), g.offset()];
+    if g.rng.chance(40) {
+        v.push(g.opt("WITHSCORES"));
+    }
+    v
+}
+fn g_zrank(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZRANK", g.key(), g.member()]
+}
+fn g_zrevrank(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZREVRANK", g.key(), g.member()]
+}
+fn g_zremrangebyrank(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZREMRANGEBYRANK", g.key(), g.offset(), g.offset()]
+}
+fn g_zremrangebyscore(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd![
+        "ZREMRANGEBYSCORE",
+        g.key(),
+        g.score_bound(),
+        g.score_bound()
+    ]
+}
+fn g_zremrangebylex(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["ZREMRANGEBYLEX", g.key(), g.lex_bound(), g.lex_bound()]
+}
+fn g_zpopmin(g: &mut Gen) -> Vec<Vec<u8>> {
+    pop_cmd(g, "ZPOPMIN")
+}
+fn g_zpopmax(g: &mut Gen) -> Vec<Vec<u8>> {
+    pop_cmd(g, "ZPOPMAX")
+}
+fn g_bzpopmin(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = keys_cmd(g, "BZPOPMIN", 1, 3);
+    v.push(g.timeout());
+    v
+}
+fn g_bzpopmax(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = keys_cmd(g, "BZPOPMAX", 1, 3);
+    v.push(g.timeout());
+    v
+}
+fn g_zmpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZMPOP"];
+    g.numkeys(&mut v, 1, 3);
+    mpop_tail(g, &mut v, ["MIN", "MAX"]);
+    v
+}
+fn g_bzmpop(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["BZMPOP", g.timeout()];
+    g.numkeys(&mut v, 1, 3);
+    mpop_tail(g, &mut v, ["MIN", "MAX"]);
+    v
+}
+/// `numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]` of ZUNION / ZINTER (and the
+/// STORE forms without WITHSCORES; ZDIFF takes neither WEIGHTS nor AGGREGATE).
+fn zsetop_args(g: &mut Gen, v: &mut Vec<Vec<u8>>, store: bool, diff: bool) {
+    let before = v.len();
+    g.numkeys(v, 1, 3);
+    let n = v.len() - before - 1;
+    if !diff || g.rng.chance(5) {
+        if g.rng.chance(35) {
+            v.push(g.opt("WEIGHTS"));
+            let m = if g.rng.chance(90) { n } else { n + 1 };
+            for _ in 0..m {
+                let w = g.pick_s(&["1", "2", "-1", "0", "0.5", "1.5", "inf", "-inf", "nan", "x"]);
+                v.push(w);
+            }
+        }
+        if g.rng.chance(35) {
+            v.push(g.opt("AGGREGATE"));
+            let a = g.pick_s(&["SUM", "MIN", "MAX", "sum", "max", "avg"]);
+            v.push(a);
+        }
+    }
+    if (!store && g.rng.chance(50)) || g.rng.chance(3) {
+        v.push(g.opt("WITHSCORES"));
+    }
+    if g.rng.chance(3) {
+        v.push(g.bad_opt());
+    }
+}
+fn g_zunion(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZUNION"];
+    zsetop_args(g, &mut v, false, false);
+    v
+}
+fn g_zinter(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZINTER"];
+    zsetop_args(g, &mut v, false, false);
+    v
+}
+fn g_zdiff(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZDIFF"];
+    zsetop_args(g, &mut v, false, true);
+    v
+}
+fn g_zunionstore(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZUNIONSTORE", g.key()];
+    zsetop_args(g, &mut v, true, false);
+    v
+}
+fn g_zinterstore(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZINTERSTORE", g.key()];
+    zsetop_args(g, &mut v, true, false);
+    v
+}
+fn g_zdiffstore(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZDIFFSTORE", g.key()];
+    zsetop_args(g, &mut v, true, true);
+    v
+}
+fn g_zintercard(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZINTERCARD"];
+    g.numkeys(&mut v, 1, 3);
+    limit_opt(g, &mut v);
+    v
+}
+fn g_zrandmember(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZRANDMEMBER", g.key()];
+    if g.rng.chance(70) {
+        v.push(g.count());
+        if g.rng.chance(50) {
+            v.push(if g.rng.chance(95) {
+                g.opt("WITHSCORES")
+            } else {
+                g.bad_opt()
+            });
+        }
+    }
+    v
+}
+fn g_zscan(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["ZSCAN", g.key()];
+    scan_opts(g, &mut v);
+    v
+}
+
+// --- transactions
+fn g_multi(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd![g.opt("MULTI")]
+}
+fn g_exec(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd![g.opt("EXEC")]
+}
+/// EXEC with the wrong number of arguments (kept out of the random arity changes of `exec`).
+fn g_exec_arity(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd![g.opt("EXEC"), "extra"]
+}
+fn g_discard(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd![g.opt("DISCARD")]
+}
+fn g_watch(g: &mut Gen) -> Vec<Vec<u8>> {
+    keys_cmd(g, "WATCH", 1, 3)
+}
+fn g_unwatch(_g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["UNWATCH"]
+}
+
+// --- pub/sub (the run's subscriber connections listen to ch:1, ch:2, sh:1, ch:* and h?llo)
+fn g_publish(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["PUBLISH", g.channel(), g.val()]
+}
+fn g_spublish(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["SPUBLISH", g.channel(), g.val()]
+}
+fn g_pubsub_channels(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["PUBSUB", g.opt("CHANNELS")];
+    if g.rng.chance(70) {
+        v.push(g.chan_pattern());
+    }
+    v
+}
+fn g_pubsub_shardchannels(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["PUBSUB", g.opt("SHARDCHANNELS")];
+    if g.rng.chance(70) {
+        v.push(g.chan_pattern());
+    }
+    v
+}
+fn g_pubsub_numsub(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["PUBSUB", g.opt("NUMSUB")];
+    for _ in 0..g.rng.below(4) {
+        v.push(g.channel());
+    }
+    v
+}
+fn g_pubsub_shardnumsub(g: &mut Gen) -> Vec<Vec<u8>> {
+    let mut v = cmd!["PUBSUB", g.opt("SHARDNUMSUB")];
+    for _ in 0..g.rng.below(4) {
+        v.push(g.channel());
+    }
+    v
+}
+fn g_pubsub_numpat(g: &mut Gen) -> Vec<Vec<u8>> {
+    cmd!["PUBSUB", g.opt("NUMPAT")]
+}
+
+// --- encodings: the thresholds move mid-run (the next write converts; nothing converts back)
+fn g_config_set_encoding(g: &mut Gen) -> Vec<Vec<u8>> {
+    let name = g.pick_s(&[
+        "hash-max-listpack-entries",
+        "hash-max-listpack-value",
+        "hash-max-ziplist-entries",
+        "set-max-intset-entries",
+        "zset-max-listpack-entries",
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        "list-max-listpack-size",
+    ]);
+    let val = g.pick_s(&[
+        "0", "1", "2", "3", "4", "8", "16", "64", "128", "512", "-1", "-2", "x", "1kb",
+    ]);
+    cmd!["CONFIG", g.opt("SET"), name, val]
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The table of generators.
 
@@ -929,12 +1973,47 @@ enum Check {
     Near(i64),
     /// HELLO: equal once the `id` value is masked.
     Hello,
+    /// SSCAN (1) / HSCAN, ZSCAN (2): a full iteration on each side; the sets of elements (groups of this
+    /// many strings) must be equal.
+    ElemScan(usize),
+    /// SRANDMEMBER / HRANDFIELD / ZRANDMEMBER: the same shape on both sides, and on each side members of
+    /// the key (with their values), as many as the count asks, distinct for a positive count.
+    Pick(Kind),
+    /// SPOP: the same shape, popped members gone, popped + left the same set on both sides; then
+    /// ferrokv's set is made equal to Redis's again.
+    Spop,
+    /// A blocking command: byte for byte, sent only when it cannot block (a key exists, or inside MULTI).
+    Block,
+    /// EXEC: each element checked with the rule of the command that was queued for it.
+    Exec,
+}
+
+/// The type behind a random pick.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Set,
+    Hash,
+    Zset,
 }
 
 impl Check {
-    /// Needs more commands to check, so it cannot sit in the middle of a pipeline.
+    /// Needs more commands to check (or to decide whether to send it), so it cannot sit in the middle of
+    /// a pipeline.
     fn needs_followup(self) -> bool {
-        matches!(self, Check::Scan | Check::RandomKey)
+        matches!(
+            self,
+            Check::Scan
+                | Check::RandomKey
+                | Check::ElemScan(_)
+                | Check::Pick(_)
+                | Check::Spop
+                | Check::Block
+        )
+    }
+
+    /// Can be queued in MULTI: the EXEC element is judged without further commands.
+    fn queueable(self) -> bool {
+        !self.needs_followup() || self == Check::Block
     }
 }
 
@@ -1032,6 +2111,124 @@ const SPECS: &[Spec] = &[
     spec("config|get", 1, g_config_get, Pairs),
     spec("config|get-pattern", 1, g_config_get_pattern, Pairs),
     spec("unknown", 1, g_unknown, Exact),
+    spec("config|set-encoding", 1, g_config_set_encoding, Exact),
+    // hashes
+    spec("hset", 6, g_hset, Exact),
+    spec("hmset", 2, g_hmset, Exact),
+    spec("hsetnx", 2, g_hsetnx, Exact),
+    spec("hget", 3, g_hget, Exact),
+    spec("hmget", 2, g_hmget, Exact),
+    spec("hgetall", 2, g_hgetall, Pairs),
+    spec("hdel", 3, g_hdel, Exact),
+    spec("hexists", 2, g_hexists, Exact),
+    spec("hlen", 2, g_hlen, Exact),
+    spec("hkeys", 2, g_hkeys, Sorted),
+    spec("hvals", 2, g_hvals, Sorted),
+    spec("hstrlen", 2, g_hstrlen, Exact),
+    spec("hincrby", 3, g_hincrby, Exact),
+    spec("hincrbyfloat", 3, g_hincrbyfloat, Exact),
+    spec("hrandfield", 2, g_hrandfield, Pick(Kind::Hash)),
+    spec("hscan", 2, g_hscan, ElemScan(2)),
+    // sets
+    spec("sadd", 7, g_sadd, Exact),
+    spec("srem", 3, g_srem, Exact),
+    spec("smembers", 2, g_smembers, Sorted),
+    spec("sismember", 2, g_sismember, Exact),
+    spec("smismember", 2, g_smismember, Exact),
+    spec("scard", 2, g_scard, Exact),
+    spec("spop", 2, g_spop, Spop),
+    spec("srandmember", 2, g_srandmember, Pick(Kind::Set)),
+    spec("smove", 2, g_smove, Exact),
+    spec("sinter", 2, g_sinter, Sorted),
+    spec("sintercard", 2, g_sintercard, Exact),
+    spec("sunion", 2, g_sunion, Sorted),
+    spec("sdiff", 2, g_sdiff, Sorted),
+    spec("sinterstore", 2, g_sinterstore, Exact),
+    spec("sunionstore", 2, g_sunionstore, Exact),
+    spec("sdiffstore", 2, g_sdiffstore, Exact),
+    spec("sscan", 2, g_sscan, ElemScan(1)),
+    // bit operations
+    spec("setbit", 4, g_setbit, Exact),
+    spec("getbit", 2, g_getbit, Exact),
+    spec("bitcount", 2, g_bitcount, Exact),
+    spec("bitpos", 2, g_bitpos, Exact),
+    spec("bitop", 2, g_bitop, Exact),
+    spec("bitfield", 3, g_bitfield, Exact),
+    spec("bitfield_ro", 1, g_bitfield_ro, Exact),
+    // lists
+    spec("lpush", 5, g_lpush, Exact),
+    spec("rpush", 5, g_rpush, Exact),
+    spec("lpushx", 2, g_lpushx, Exact),
+    spec("rpushx", 2, g_rpushx, Exact),
+    spec("lpop", 2, g_lpop, Exact),
+    spec("rpop", 2, g_rpop, Exact),
+    spec("llen", 2, g_llen, Exact),
+    spec("lrange", 3, g_lrange, Exact),
+    spec("lindex", 2, g_lindex, Exact),
+    spec("lset", 2, g_lset, Exact),
+    spec("linsert", 2, g_linsert, Exact),
+    spec("lrem", 2, g_lrem, Exact),
+    spec("ltrim", 2, g_ltrim, Exact),
+    spec("lpos", 2, g_lpos, Exact),
+    spec("lmove", 2, g_lmove, Exact),
+    spec("rpoplpush", 1, g_rpoplpush, Exact),
+    spec("lmpop", 2, g_lmpop, Exact),
+    spec("blpop", 1, g_blpop, Block),
+    spec("brpop", 1, g_brpop, Block),
+    spec("blmove", 1, g_blmove, Block),
+    spec("brpoplpush", 1, g_brpoplpush, Block),
+    spec("blmpop", 1, g_blmpop, Block),
+    // sorted sets
+    spec("zadd", 8, g_zadd, Exact),
+    spec("zincrby", 2, g_zincrby, Exact),
+    spec("zrem", 2, g_zrem, Exact),
+    spec("zcard", 2, g_zcard, Exact),
+    spec("zscore", 2, g_zscore, Exact),
+    spec("zmscore", 2, g_zmscore, Exact),
+    spec("zcount", 2, g_zcount, Exact),
+    spec("zlexcount", 2, g_zlexcount, Exact),
+    spec("zrange", 4, g_zrange, Exact),
+    spec("zrangestore", 2, g_zrangestore, Exact),
+    spec("zrangebyscore", 2, g_zrangebyscore, Exact),
+    spec("zrevrangebyscore", 2, g_zrevrangebyscore, Exact),
+    spec("zrangebylex", 2, g_zrangebylex, Exact),
+    spec("zrevrangebylex", 2, g_zrevrangebylex, Exact),
+    spec("zrevrange", 2, g_zrevrange, Exact),
+    spec("zrank", 2, g_zrank, Exact),
+    spec("zrevrank", 2, g_zrevrank, Exact),
+    spec("zremrangebyrank", 1, g_zremrangebyrank, Exact),
+    spec("zremrangebyscore", 1, g_zremrangebyscore, Exact),
+    spec("zremrangebylex", 1, g_zremrangebylex, Exact),
+    spec("zpopmin", 2, g_zpopmin, Exact),
+    spec("zpopmax", 2, g_zpopmax, Exact),
+    spec("bzpopmin", 1, g_bzpopmin, Block),
+    spec("bzpopmax", 1, g_bzpopmax, Block),
+    spec("zmpop", 2, g_zmpop, Exact),
+    spec("bzmpop", 1, g_bzmpop, Block),
+    spec("zunion", 2, g_zunion, Exact),
+    spec("zinter", 2, g_zinter, Exact),
+    spec("zdiff", 2, g_zdiff, Exact),
+    spec("zunionstore", 2, g_zunionstore, Exact),
+    spec("zinterstore", 2, g_zinterstore, Exact),
+    spec("zdiffstore", 2, g_zdiffstore, Exact),
+    spec("zintercard", 2, g_zintercard, Exact),
+    spec("zrandmember", 2, g_zrandmember, Pick(Kind::Zset)),
+    spec("zscan", 2, g_zscan, ElemScan(2)),
+    // transactions
+    spec("multi", 4, g_multi, Exact),
+    spec("exec", 2, g_exec, Exec),
+    spec("exec|arity", 1, g_exec_arity, Exec),
+    spec("discard", 1, g_discard, Exact),
+    spec("watch", 3, g_watch, Exact),
+    spec("unwatch", 1, g_unwatch, Exact),
+    // pub/sub
+    spec("publish", 2, g_publish, Exact),
+    spec("spublish", 1, g_spublish, Exact),
+    spec("pubsub|channels", 1, g_pubsub_channels, Sorted),
+    spec("pubsub|shardchannels", 1, g_pubsub_shardchannels, Sorted),
+    spec("pubsub|numsub", 1, g_pubsub_numsub, Exact),
+    spec("pubsub|shardnumsub", 1, g_pubsub_shardnumsub, Exact),
+    spec("pubsub|numpat", 1, g_pubsub_numpat, Exact),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1281,6 +2478,9 @@ struct Run {
     rounds: usize,
     fk: Wire,
     rd: Wire,
+    /// One subscriber connection per server (ferrokv's first), listening to a few channels and patterns
+    /// so that PUBLISH, NUMSUB and NUMPAT have something to count; what they receive is compared at the end.
+    subs: [Wire; 2],
     fk_srv: TestServer,
     rd_srv: TestServer,
     /// Recent requests, for context in a failure.
@@ -1291,17 +2491,64 @@ struct Run {
     aborted: bool,
     /// Per generator: requests, error replies, null or empty replies (Redis's side), for `DIFF_STATS`.
     stats: BTreeMap<&'static str, [u64; 3]>,
+    /// Inside MULTI, as the requests sent so far put it (see `multi_effect`).
+    multi: bool,
+    /// What the open transaction queued (name, check, arguments), to judge EXEC's elements.
+    queued: Vec<(&'static str, Check, Vec<Vec<u8>>)>,
 }
+
+/// What a request does to the MULTI state: MULTI enters it (a nested one is refused and changes nothing),
+/// EXEC, DISCARD and RESET leave it. With the wrong arity they are refused, and inside MULTI that only
+/// marks the transaction failed; but EXEC's arity error is an EXECABORT that ends the transaction.
+fn multi_effect(args: &[Vec<u8>]) -> Option<bool> {
+    let name = args[0].to_ascii_uppercase();
+    if name == b"EXEC" {
+        return Some(false);
+    }
+    if args.len() != 1 {
+        return None;
+    }
+    match name.as_slice() {
+        b"MULTI" => Some(true),
+        b"DISCARD" | b"RESET" => Some(false),
+        _ => None,
+    }
+}
+
+fn spec_named(name: &str) -> &'static Spec {
+    SPECS
+        .iter()
+        .find(|s| s.name == name)
+        .expect("a generator of that name")
+}
+
+/// Small encoding thresholds, set on both servers for odd seeds so that conversions happen often; even
+/// seeds keep the defaults (and cross them with long runs of members).
+const SMALL_THRESHOLDS: &[&str] = &[
+    "CONFIG",
+    "SET",
+    "hash-max-listpack-entries",
+    "6",
+    "hash-max-listpack-value",
+    "16",
+    "set-max-intset-entries",
+    "6",
+    "zset-max-listpack-entries",
+    "6",
+    "zset-max-listpack-value",
+    "16",
+];
 
 impl Run {
     /// A fresh pair of servers and one connection to each; None if redis-server is not installed.
     fn new(seed: u64, rounds: usize, keep_going: bool) -> Option<Run> {
         let (fk_srv, rd_srv) = pair()?;
-        Some(Run {
+        let mut run = Run {
             seed,
             rounds,
             fk: Wire::connect(fk_srv.port),
             rd: Wire::connect(rd_srv.port),
+            subs: [Wire::connect(fk_srv.port), Wire::connect(rd_srv.port)],
             fk_srv,
             rd_srv,
             history: Vec::new(),
@@ -1310,7 +2557,91 @@ impl Run {
             index: 0,
             aborted: false,
             stats: BTreeMap::new(),
-        })
+            multi: false,
+            queued: Vec::new(),
+        };
+        run.setup();
+        Some(run)
+    }
+
+    /// Per seed: the encoding thresholds, and the subscribers (in RESP3 for half the seeds).
+    fn setup(&mut self) {
+        let mut steps: Vec<(Vec<&str>, bool)> = Vec::new();
+        if self.seed % 2 == 1 {
+            steps.push((SMALL_THRESHOLDS.to_vec(), false));
+        }
+        let resp3 = self.seed % 4 >= 2;
+        if resp3 {
+            steps.push((vec!["HELLO", "3"], true));
+        }
+        steps.push((vec!["SUBSCRIBE", "ch:1", "ch:2"], true));
+        steps.push((vec!["PSUBSCRIBE", "ch:*", "h?llo"], true));
+        steps.push((vec!["SSUBSCRIBE", "sh:1", "ch:1"], true));
+        for (args, sub) in steps {
+            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            let owned: Vec<Vec<u8>> = refs.iter().map(|a| a.to_vec()).collect();
+            let (mut f, mut r) = (Vec::new(), Vec::new());
+            // A (P|S)SUBSCRIBE of n channels answers n times.
+            let n = if sub && args[0] != "HELLO" {
+                args.len() - 1
+            } else {
+                1
+            };
+            for i in 0..2 {
+                let conn = match (sub, i) {
+                    (true, 0) => &mut self.subs[0],
+                    (true, _) => &mut self.subs[1],
+                    (false, 0) => &mut self.fk,
+                    _ => &mut self.rd,
+                };
+                conn.send(&common::encode(&refs));
+                let out = if i == 0 { &mut f } else { &mut r };
+                for _ in 0..n {
+                    out.extend(conn.read_reply().unwrap_or_else(|e| panic!("{e}")));
+                }
+            }
+            if args[0] == "HELLO" {
+                (f, r) = (Vec::new(), Vec::new());
+            }
+            if f != r {
+                self.fail("setup", &owned, "replies differ", &f, &r);
+            }
+        }
+    }
+
+    /// Ends the seed: every message the subscribers got, in order, must be the same.
+    fn drain_subscribers(&mut self) {
+        let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
+        for conn in &mut self.subs {
+            conn.send(&common::encode(&[b"PING"]));
+            let mut msgs = Vec::new();
+            loop {
+                match conn.read_reply() {
+                    Ok(r) if r == b"+PONG\r\n" || r == b"*2\r\n$4\r\npong\r\n$0\r\n\r\n" => break,
+                    Ok(r) => msgs.push(r),
+                    Err(e) => {
+                        msgs.push(e.into_bytes());
+                        break;
+                    }
+                }
+            }
+            got.push(msgs);
+        }
+        let (f, r) = (&got[0], &got[1]);
+        if f != r {
+            let i = f.iter().zip(r).take_while(|(a, b)| a == b).count();
+            let none = b"(nothing)".to_vec();
+            let what = format!(
+                "subscriber messages differ at #{i} (ferrokv got {}, redis {})",
+                f.len(),
+                r.len()
+            );
+            let (a, b) = (
+                f.get(i).unwrap_or(&none).clone(),
+                r.get(i).unwrap_or(&none).clone(),
+            );
+            self.fail("publish", &[b"(subscriber)".to_vec()], &what, &a, &b);
+        }
     }
 
     fn fail(&mut self, name: &'static str, args: &[Vec<u8>], what: &str, fk: &[u8], rd: &[u8]) {
@@ -1377,11 +2708,11 @@ impl Run {
             if is_error(&fk) {
                 return;
             }
-            if spec.check == Check::Scan {
-                self.scan_rest(spec, args, &fk, &rd);
-            }
-            if spec.check == Check::RandomKey {
-                self.randomkey_exists(spec, args, &fk, &rd);
+            match spec.check {
+                Check::Scan => self.scan_rest(spec, args, &fk, &rd, 1, 1),
+                Check::ElemScan(n) => self.scan_rest(spec, args, &fk, &rd, 2, n),
+                Check::RandomKey => self.randomkey_exists(spec, args, &fk, &rd),
+                _ => {}
             }
             return;
         }
@@ -1390,42 +2721,237 @@ impl Run {
             return self.fail(spec.name, args, "replies differ", &fk, &rd);
         }
         let (f, r) = (parse_resp(&fk), parse_resp(&rd));
-        let ok = match spec.check {
-            Check::Exact => false,
-            Check::Sorted => sorted(&f) == sorted(&r),
-            Check::Pairs => pairs(&f) == pairs(&r),
-            Check::Int => as_int(&f).is_some() && as_int(&r).is_some(),
+        let differ = || Err("replies differ".to_string());
+        let verdict: Result<(), String> = match spec.check {
+            Check::Exact | Check::Block => differ(),
+            Check::Sorted if sorted(&f) == sorted(&r) => Ok(()),
+            Check::Pairs if pairs(&f) == pairs(&r) => Ok(()),
+            Check::Int if as_int(&f).is_some() && as_int(&r).is_some() => Ok(()),
             Check::Near(tol) => match (as_int(&f), as_int(&r)) {
-                (Some(a), Some(b)) => a >= 0 && b >= 0 && (a - b).abs() <= tol,
-                _ => false,
+                (Some(a), Some(b)) if a >= 0 && b >= 0 && (a - b).abs() <= tol => Ok(()),
+                _ => differ(),
             },
-            Check::Time => {
-                time_ok(&f)
+            Check::Time
+                if time_ok(&f)
                     && time_ok(&r)
-                    && std::mem::discriminant(&f) == std::mem::discriminant(&r)
+                    && std::mem::discriminant(&f) == std::mem::discriminant(&r) =>
+            {
+                Ok(())
             }
-            Check::Hello => mask_id(f) == mask_id(r),
-            Check::RandomKey => {
-                let ok = matches!(
+            Check::Hello if mask_id(f.clone()) == mask_id(r.clone()) => Ok(()),
+            Check::RandomKey
+                if matches!(
                     (&f, &r),
                     (Resp::Bulk(b'$', Some(_)), Resp::Bulk(b'$', Some(_)))
-                );
-                if ok {
-                    self.randomkey_exists(spec, args, &fk, &rd);
-                }
-                ok
+                ) =>
+            {
+                self.randomkey_exists(spec, args, &fk, &rd);
+                Ok(())
             }
-            Check::Scan => {
-                let ok = scan_page(&f).is_some() && scan_page(&r).is_some();
-                if ok {
-                    self.scan_rest(spec, args, &fk, &rd);
-                }
-                ok
+            Check::Scan if scan_page(&f, 1).is_some() && scan_page(&r, 1).is_some() => {
+                self.scan_rest(spec, args, &fk, &rd, 1, 1);
+                Ok(())
+            }
+            Check::ElemScan(n) if scan_page(&f, n).is_some() && scan_page(&r, n).is_some() => {
+                self.scan_rest(spec, args, &fk, &rd, 2, n);
+                Ok(())
+            }
+            Check::Pick(kind) => self.check_pick(kind, args, &f, &r),
+            Check::Spop => self.check_spop(args, &f, &r),
+            Check::Exec => self.check_exec(&fk, &rd),
+            _ => differ(),
+        };
+        if let Err(what) = verdict {
+            self.fail(spec.name, args, &what, &fk, &rd);
+        }
+    }
+
+    fn conn(&mut self, side: usize) -> &mut Wire {
+        if side == 0 {
+            &mut self.fk
+        } else {
+            &mut self.rd
+        }
+    }
+
+    /// A collection's contents on one side: member -> value (score for a sorted set, empty for a set).
+    fn contents(
+        &mut self,
+        side: usize,
+        kind: Kind,
+        key: &[u8],
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
+        let req: Vec<&[u8]> = match kind {
+            Kind::Set => vec![b"SMEMBERS", key],
+            Kind::Hash => vec![b"HGETALL", key],
+            Kind::Zset => vec![b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"],
+        };
+        let bytes = self.conn(side).cmd(&req);
+        let reply = parse_resp(&bytes);
+        let bad = || format!("cannot read the key's contents: {}", esc(&bytes));
+        match kind {
+            Kind::Set => {
+                let Resp::Agg(_, Some(v)) = &reply else {
+                    return Err(bad());
+                };
+                v.iter()
+                    .map(|m| leaf(m).map(|m| (m, Vec::new())))
+                    .collect::<Option<_>>()
+                    .ok_or_else(bad)
+            }
+            _ => pair_list(&reply)
+                .map(|v| v.into_iter().collect())
+                .ok_or_else(bad),
+        }
+    }
+
+    /// The contents of `key` on both sides, which must be equal (the servers are in lockstep).
+    fn both_contents(
+        &mut self,
+        kind: Kind,
+        key: &[u8],
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, String> {
+        let (cf, cr) = (self.contents(0, kind, key)?, self.contents(1, kind, key)?);
+        if cf != cr {
+            return Err(format!(
+                "the key's contents differ: ferrokv {} / redis {}",
+                show_map(&cf),
+                show_map(&cr)
+            ));
+        }
+        Ok(cf)
+    }
+
+    fn check_pick(
+        &mut self,
+        kind: Kind,
+        args: &[Vec<u8>],
+        f: &Resp,
+        r: &Resp,
+    ) -> Result<(), String> {
+        if shape(f) != shape(r) {
+            return Err("reply shapes differ".into());
+        }
+        let content = self.both_contents(kind, &args[1])?;
+        validate_pick(args, f, &content).map_err(|e| format!("ferrokv's pick: {e}"))?;
+        validate_pick(args, r, &content).map_err(|e| format!("redis's pick: {e}"))
+    }
+
+    /// SPOP popped different members on each side. Check what each did, then make ferrokv's set equal
+    /// to Redis's (SADD what only ferrokv popped, SREM what only Redis popped). Should that leave the two
+    /// encodings different (a threshold lowered since the set grew), the key is deleted on both.
+    fn check_spop(&mut self, args: &[Vec<u8>], f: &Resp, r: &Resp) -> Result<(), String> {
+        if shape(f) != shape(r) {
+            return Err("reply shapes differ".into());
+        }
+        let popped = |x: &Resp| -> Option<Vec<Vec<u8>>> {
+            match x {
+                Resp::Bulk(_, None) => Some(Vec::new()),
+                Resp::Bulk(_, Some(m)) => Some(vec![m.clone()]),
+                Resp::Agg(_, Some(v)) => v.iter().map(leaf).collect(),
+                _ => None,
             }
         };
-        if !ok {
-            self.fail(spec.name, args, "replies differ", &fk, &rd);
+        let (Some(pf), Some(pr)) = (popped(f), popped(r)) else {
+            return Err("not a member or a list of members".into());
+        };
+        let key = &args[1];
+        let (lf, lr) = (
+            self.contents(0, Kind::Set, key)?,
+            self.contents(1, Kind::Set, key)?,
+        );
+        let (sf, sr): (BTreeSet<Vec<u8>>, BTreeSet<Vec<u8>>) =
+            (pf.iter().cloned().collect(), pr.iter().cloned().collect());
+        for (side, p, s, left) in [("ferrokv", &pf, &sf, &lf), ("redis", &pr, &sr, &lr)] {
+            if s.len() != p.len() {
+                return Err(format!("{side} popped a member twice"));
+            }
+            if s.iter().any(|m| left.contains_key(m)) {
+                return Err(format!("{side} popped a member that is still there"));
+            }
         }
+        let all = |s: &BTreeSet<Vec<u8>>, left: &BTreeMap<Vec<u8>, Vec<u8>>| {
+            s.iter()
+                .cloned()
+                .chain(left.keys().cloned())
+                .collect::<BTreeSet<_>>()
+        };
+        if all(&sf, &lf) != all(&sr, &lr) {
+            return Err("popped + left differ between the servers".into());
+        }
+        let add: Vec<&[u8]> = sf.difference(&sr).map(|m| m.as_slice()).collect();
+        let rem: Vec<&[u8]> = sr.difference(&sf).map(|m| m.as_slice()).collect();
+        for (name, ms) in [(b"SADD".as_slice(), add), (b"SREM".as_slice(), rem)] {
+            if !ms.is_empty() {
+                let mut req: Vec<&[u8]> = vec![name, key];
+                req.extend(ms);
+                self.fk.cmd(&req);
+            }
+        }
+        if self.contents(0, Kind::Set, key)? != lr {
+            return Err("could not make ferrokv's set equal to Redis's after SPOP".into());
+        }
+        let enc: [&[u8]; 3] = [b"OBJECT", b"ENCODING", key];
+        if self.fk.cmd(&enc) != self.rd.cmd(&enc) {
+            self.fk.cmd(&[b"DEL", key]);
+            self.rd.cmd(&[b"DEL", key]);
+        }
+        Ok(())
+    }
+
+    /// EXEC's elements, each judged by the rule of the command queued for it.
+    fn check_exec(&mut self, fk: &[u8], rd: &[u8]) -> Result<(), String> {
+        let queued = std::mem::take(&mut self.queued);
+        let (Some(ef), Some(er)) = (elems(fk), elems(rd)) else {
+            return Err("replies differ".into());
+        };
+        if ef.len() != er.len() || ef.len() != queued.len() {
+            return Err(format!(
+                "EXEC replied {} and {} elements for {} queued commands",
+                ef.len(),
+                er.len(),
+                queued.len()
+            ));
+        }
+        for ((name, check, args), (f, r)) in queued.into_iter().zip(ef.into_iter().zip(er)) {
+            if self.aborted {
+                break;
+            }
+            let spec = Spec {
+                name,
+                weight: 0,
+                gen: g_dbsize,
+                check,
+            };
+            self.history
+                .push(format!("  (EXEC element) {}", esc_args(&args)));
+            self.compare(&spec, &args, f, r);
+        }
+        Ok(())
+    }
+
+    /// Whether a blocking command would wait: every key it reads is missing (then it goes in MULTI).
+    fn would_block(&mut self, args: &[Vec<u8>]) -> bool {
+        let n = args.len();
+        let keys: &[Vec<u8>] = match args[0].to_ascii_uppercase().as_slice() {
+            b"BLPOP" | b"BRPOP" | b"BZPOPMIN" | b"BZPOPMAX" if n >= 3 => &args[1..n - 1],
+            b"BLMOVE" | b"BRPOPLPUSH" if n >= 2 => &args[1..2],
+            b"BLMPOP" | b"BZMPOP" if n >= 3 => {
+                match std::str::from_utf8(&args[2])
+                    .ok()
+                    .and_then(|s| s.parse::<usize>().ok())
+                {
+                    Some(k) if k >= 1 && 3 + k <= n => &args[3..3 + k],
+                    _ => &[],
+                }
+            }
+            _ => &[],
+        };
+        let keys = keys.to_vec();
+        !keys.iter().any(|k| {
+            let req: [&[u8]; 2] = [b"EXISTS", k];
+            self.fk.cmd(&req) != b":0\r\n" || self.rd.cmd(&req) != b":0\r\n"
+        })
     }
 
     /// RANDOMKEY's key must exist on the side that returned it.
@@ -1452,12 +2978,20 @@ impl Run {
         }
     }
 
-    /// Finishes the SCAN iteration on each side and compares the key sets.
-    fn scan_rest(&mut self, spec: &Spec, args: &[Vec<u8>], fk: &[u8], rd: &[u8]) {
-        let opts = &args[2..];
+    /// Finishes the (S|H|Z)SCAN iteration on each side and compares the sets of elements. The cursor is
+    /// argument `at`; elements come in groups of `group` (field and value).
+    fn scan_rest(
+        &mut self,
+        spec: &Spec,
+        args: &[Vec<u8>],
+        fk: &[u8],
+        rd: &[u8],
+        at: usize,
+        group: usize,
+    ) {
         let mut sets = Vec::new();
         for (side, first) in [(0, fk), (1, rd)] {
-            let Some((mut cursor, mut keys)) = scan_page(&parse_resp(first)) else {
+            let Some((mut cursor, mut elems)) = scan_page(&parse_resp(first), group) else {
                 return self.fail(spec.name, args, "not a SCAN page", fk, rd);
             };
             let mut pages = 0;
@@ -1472,15 +3006,11 @@ impl Run {
                         rd,
                     );
                 }
-                let mut req: Vec<&[u8]> = vec![b"SCAN", &cursor];
-                req.extend(opts.iter().map(|a| a.as_slice()));
-                let conn = if side == 0 {
-                    &mut self.fk
-                } else {
-                    &mut self.rd
-                };
-                let reply = conn.cmd(&req);
-                let Some((c, k)) = scan_page(&parse_resp(&reply)) else {
+                let mut req: Vec<&[u8]> = args[..at].iter().map(|a| a.as_slice()).collect();
+                req.push(&cursor);
+                req.extend(args[at + 1..].iter().map(|a| a.as_slice()));
+                let reply = self.conn(side).cmd(&req);
+                let Some((c, e)) = scan_page(&parse_resp(&reply), group) else {
                     return self.fail(
                         spec.name,
                         args,
@@ -1490,18 +3020,22 @@ impl Run {
                     );
                 };
                 cursor = c;
-                keys.extend(k);
+                elems.extend(e);
             }
-            sets.push(keys);
+            sets.push(elems);
         }
         if sets[0] != sets[1] {
-            let show =
-                |s: &BTreeSet<Vec<u8>>| s.iter().map(|k| esc(k)).collect::<Vec<_>>().join(", ");
+            let show = |s: &BTreeSet<Vec<Vec<u8>>>| {
+                s.iter()
+                    .map(|e| e.iter().map(|x| esc(x)).collect::<Vec<_>>().join("="))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let (a, b) = (show(&sets[0]), show(&sets[1]));
             self.fail(
                 spec.name,
                 args,
-                "full SCAN key sets differ",
+                "full SCAN element sets differ",
                 a.as_bytes(),
                 b.as_bytes(),
             );
@@ -1519,9 +3053,11 @@ impl Run {
         specs[specs.len() - 1]
     }
 
-    fn go(&mut self, specs: &[&Spec]) {
+    fn go(&mut self, specs: &[&'static Spec]) {
         let mut g = Gen::new(self.seed);
         let total: u32 = specs.iter().map(|s| s.weight).sum();
+        // The MULTI state as the requests generated so far leave it (ahead of `self.multi` by a batch).
+        let mut multi = self.multi;
         while self.index < self.rounds && !self.aborted {
             // Sometimes pipeline a few commands in one write.
             let batch = if g.rng.chance(15) {
@@ -1529,39 +3065,61 @@ impl Run {
             } else {
                 1
             };
-            let mut reqs: Vec<(&Spec, Vec<Vec<u8>>)> = Vec::new();
-            let mut bytes = Vec::new();
+            // (spec, args, inline form: None, Some(lf_only))
+            let mut reqs: Vec<(&'static Spec, Vec<Vec<u8>>, Option<bool>)> = Vec::new();
             for _ in 0..batch {
-                let spec = self.pick(&mut g, specs, total);
-                if batch > 1 && spec.check.needs_followup() {
-                    continue;
-                }
+                let spec = if multi && g.rng.chance(12) {
+                    // End transactions after a few commands.
+                    spec_named(if g.rng.chance(85) { "exec" } else { "discard" })
+                } else {
+                    let spec = self.pick(&mut g, specs, total);
+                    let ok = if multi {
+                        spec.check.queueable()
+                    } else {
+                        batch == 1 || !spec.check.needs_followup()
+                    };
+                    if !ok {
+                        continue;
+                    }
+                    spec
+                };
                 let mut args = (spec.gen)(&mut g);
-                // Now and then, the wrong number of arguments.
-                if g.rng.chance(3) {
+                // Now and then, the wrong number of arguments (for EXEC, that is `exec|arity`).
+                if g.rng.chance(3) && spec.name != "exec" {
                     if g.rng.chance(50) && args.len() > 1 {
                         args.pop();
                     } else {
                         args.push(b"extra".to_vec());
                     }
                 }
-                let inline = if g.rng.chance(15) {
-                    encode_inline(&args, g.rng.chance(30))
-                } else {
-                    None
-                };
+                let inline = g.rng.chance(15).then(|| g.rng.chance(30));
+                if let Some(m) = multi_effect(&args) {
+                    multi = m;
+                }
+                reqs.push((spec, args, inline));
+            }
+            // A blocking command that would wait goes in a transaction, where it answers at once.
+            if let [(spec, args, _)] = reqs.as_slice() {
+                if spec.check == Check::Block && !self.multi && self.would_block(args) {
+                    let (spec, args) = (*spec, args.clone());
+                    reqs = vec![
+                        (spec_named("multi"), cmd!["MULTI"], None),
+                        (spec, args, None),
+                        (spec_named("exec"), cmd!["EXEC"], None),
+                    ];
+                }
+            }
+            let mut bytes = Vec::new();
+            for (i, (_, args, inline)) in reqs.iter().enumerate() {
+                let inline = inline.and_then(|lf| encode_inline(args, lf));
                 let form = if inline.is_some() {
                     "inline"
                 } else {
                     "multibulk"
                 };
-                bytes.extend(inline.unwrap_or_else(|| encode_multibulk(&args)));
-                self.history.push(format!(
-                    "#{} [{form}] {}",
-                    self.index + reqs.len(),
-                    esc_args(&args)
-                ));
-                reqs.push((spec, args));
+                bytes.extend(inline.unwrap_or_else(|| encode_multibulk(args)));
+                self.history
+                    .push(format!("#{} [{form}] {}", self.index + i, esc_args(args)));
             }
             if let Some(path) = std::env::var_os("DIFF_TRACE") {
                 // Every request's exact bytes, so a run can be replayed by hand against one server.
@@ -1586,7 +3144,7 @@ impl Run {
             } else {
                 self.send(&bytes);
             }
-            for (spec, args) in reqs {
+            for (spec, args, _) in reqs {
                 let (fk, rd) = self.read_both(spec.name, &args);
                 let st = self.stats.entry(spec.name).or_default();
                 st[0] += 1;
@@ -1596,10 +3154,32 @@ impl Run {
                     b"$-1\r\n" | b"*-1\r\n" | b"_\r\n" | b"*0\r\n"
                 ) as u64;
                 if !self.aborted {
-                    self.compare(spec, &args, fk, rd);
+                    self.judge(spec, &args, fk, rd);
                 }
                 self.index += 1;
             }
+        }
+        if !self.aborted {
+            self.drain_subscribers();
+        }
+    }
+
+    /// Compares one reply pair, keeping track of MULTI: a command both servers queued is judged when
+    /// EXEC answers for it.
+    fn judge(&mut self, spec: &'static Spec, args: &[Vec<u8>], fk: Vec<u8>, rd: Vec<u8>) {
+        let effect = multi_effect(args);
+        if self.multi && effect.is_none() && fk == b"+QUEUED\r\n" && rd == fk {
+            self.queued.push((spec.name, spec.check, args.to_vec()));
+            return;
+        }
+        self.compare(spec, args, fk, rd);
+        match effect {
+            Some(true) if self.multi => {}
+            Some(m) => {
+                self.multi = m;
+                self.queued.clear();
+            }
+            None => {}
         }
     }
 }
@@ -1654,22 +3234,158 @@ fn mask_id(r: Resp) -> Resp {
     }
 }
 
-/// A SCAN reply: (cursor, keys).
-fn scan_page(r: &Resp) -> Option<(Vec<u8>, BTreeSet<Vec<u8>>)> {
+/// A SCAN reply: (cursor, elements in groups of `group` strings).
+fn scan_page(r: &Resp, group: usize) -> Option<(Vec<u8>, BTreeSet<Vec<Vec<u8>>>)> {
     let Resp::Agg(b'*', Some(v)) = r else {
         return None;
     };
-    let [Resp::Bulk(b'$', Some(cursor)), Resp::Agg(b'*', Some(keys))] = v.as_slice() else {
+    let [Resp::Bulk(b'$', Some(cursor)), Resp::Agg(b'*', Some(items))] = v.as_slice() else {
         return None;
     };
+    if items.len() % group != 0 {
+        return None;
+    }
     let mut set = BTreeSet::new();
-    for k in keys {
-        let Resp::Bulk(b'$', Some(k)) = k else {
-            return None;
-        };
-        set.insert(k.clone());
+    for chunk in items.chunks(group) {
+        let mut e = Vec::new();
+        for x in chunk {
+            let Resp::Bulk(b'$', Some(x)) = x else {
+                return None;
+            };
+            e.push(x.clone());
+        }
+        set.insert(e);
     }
     Some((cursor.clone(), set))
+}
+
+/// A string leaf: a bulk's payload or a RESP3 double's text.
+fn leaf(r: &Resp) -> Option<Vec<u8>> {
+    match r {
+        Resp::Bulk(_, Some(b)) => Some(b.clone()),
+        Resp::Line(b',', s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// (member, value) pairs: flat (RESP2 arrays, RESP3 maps) or as 2-element arrays (RESP3 WITHSCORES).
+fn pair_list(r: &Resp) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    let Resp::Agg(_, Some(v)) = r else {
+        return None;
+    };
+    let nested = !v.is_empty()
+        && v.iter()
+            .all(|e| matches!(e, Resp::Agg(_, Some(p)) if p.len() == 2));
+    let flat: Vec<&Resp> = if nested {
+        v.iter()
+            .flat_map(|e| match e {
+                Resp::Agg(_, Some(p)) => p.iter().collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect()
+    } else {
+        v.iter().collect()
+    };
+    if flat.len() % 2 != 0 {
+        return None;
+    }
+    flat.chunks(2)
+        .map(|p| Some((leaf(p[0])?, leaf(p[1])?)))
+        .collect()
+}
+
+/// The reply with every string emptied: what two random picks of the same request must share.
+fn shape(r: &Resp) -> Resp {
+    match r {
+        Resp::Bulk(t, Some(_)) => Resp::Bulk(*t, Some(Vec::new())),
+        Resp::Line(b',', _) => Resp::Line(b',', Vec::new()),
+        Resp::Agg(t, Some(v)) => Resp::Agg(*t, Some(v.iter().map(shape).collect())),
+        other => other.clone(),
+    }
+}
+
+fn show_map(m: &BTreeMap<Vec<u8>, Vec<u8>>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{}={}", esc(k), esc(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A random pick (SRANDMEMBER / HRANDFIELD / ZRANDMEMBER key [count [WITH...]]) against the key's
+/// contents: members of the key with their values; without a count one member (nil for no key); with a
+/// count >= 0 min(count, size) distinct ones, with a negative count exactly |count| (repeats allowed).
+fn validate_pick(
+    args: &[Vec<u8>],
+    reply: &Resp,
+    content: &BTreeMap<Vec<u8>, Vec<u8>>,
+) -> Result<(), String> {
+    let Some(count) = args.get(2) else {
+        return match reply {
+            Resp::Bulk(_, None) if content.is_empty() => Ok(()),
+            Resp::Bulk(_, Some(m)) if content.contains_key(m) => Ok(()),
+            _ => Err("not one member of the key".into()),
+        };
+    };
+    let count: i64 = std::str::from_utf8(count)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or("a count that is not an integer was accepted")?;
+    let with_values = args.len() > 3;
+    let items: Vec<(Vec<u8>, Option<Vec<u8>>)> = if with_values {
+        pair_list(reply)
+            .ok_or("not a list of pairs")?
+            .into_iter()
+            .map(|(m, v)| (m, Some(v)))
+            .collect()
+    } else {
+        let Resp::Agg(_, Some(v)) = reply else {
+            return Err("not an array".into());
+        };
+        v.iter()
+            .map(|e| leaf(e).map(|m| (m, None)))
+            .collect::<Option<_>>()
+            .ok_or("not an array of strings")?
+    };
+    for (m, v) in &items {
+        match content.get(m) {
+            None => return Err(format!("{} is not a member", esc(m))),
+            Some(val) if v.as_ref().is_some_and(|v| v != val) => {
+                return Err(format!("{}'s value is not {}", esc(m), esc(val)))
+            }
+            _ => {}
+        }
+    }
+    let want = if content.is_empty() {
+        0
+    } else if count >= 0 {
+        (count as u64).min(content.len() as u64)
+    } else {
+        count.unsigned_abs()
+    };
+    if items.len() as u64 != want {
+        return Err(format!("{} members, not {want}", items.len()));
+    }
+    if count >= 0 && items.iter().map(|(m, _)| m).collect::<BTreeSet<_>>().len() != items.len() {
+        return Err("a member twice for a positive count".into());
+    }
+    Ok(())
+}
+
+/// The raw bytes of each element of an array reply (EXEC's), or None if it is not an array.
+fn elems(b: &[u8]) -> Option<Vec<Vec<u8>>> {
+    if b.first() != Some(&b'*') {
+        return None;
+    }
+    let e = b.windows(2).position(|w| w == b"\r\n")?;
+    let n: i64 = std::str::from_utf8(&b[1..e]).ok()?.parse().ok()?;
+    let mut pos = e + 2;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let (_, len) = parse_prefix(&b[pos..]).ok()??;
+        out.push(b[pos..pos + len].to_vec());
+        pos += len;
+    }
+    Some(out)
 }
 
 fn seeds() -> Vec<u64> {
@@ -1712,7 +3428,7 @@ fn pair() -> Option<(TestServer, TestServer)> {
 #[test]
 fn random_streams_match_redis() {
     let enabled = enabled_names();
-    let specs: Vec<&Spec> = SPECS.iter().filter(|s| enabled.contains(s.name)).collect();
+    let specs: Vec<&'static Spec> = SPECS.iter().filter(|s| enabled.contains(s.name)).collect();
     let off: Vec<&str> = SPECS
         .iter()
         .filter(|s| !enabled.contains(s.name))
