@@ -2468,6 +2468,9 @@ fn is_enabled(name: &str) -> bool {
     enabled_names().contains(name)
 }
 
+/// A request to send: its generator, its arguments, and whether it goes inline (Some(LF only)).
+type Request = (&'static Spec, Vec<Vec<u8>>, Option<bool>);
+
 struct Mismatch {
     name: &'static str,
     text: String,
@@ -3025,7 +3028,7 @@ impl Run {
             sets.push(elems);
         }
         if sets[0] != sets[1] {
-            let show = |s: &BTreeSet<Vec<Vec<u8>>>| {
+            let show = |s: &ScanElems| {
                 s.iter()
                     .map(|e| e.iter().map(|x| esc(x)).collect::<Vec<_>>().join("="))
                     .collect::<Vec<_>>()
@@ -3065,8 +3068,7 @@ impl Run {
             } else {
                 1
             };
-            // (spec, args, inline form: None, Some(lf_only))
-            let mut reqs: Vec<(&'static Spec, Vec<Vec<u8>>, Option<bool>)> = Vec::new();
+            let mut reqs: Vec<Request> = Vec::new();
             for _ in 0..batch {
                 let spec = if multi && g.rng.chance(12) {
                     // End transactions after a few commands.
@@ -3234,15 +3236,18 @@ fn mask_id(r: Resp) -> Resp {
     }
 }
 
+/// Elements of a SCAN-like reply, each a group of strings (a key; a field and its value).
+type ScanElems = BTreeSet<Vec<Vec<u8>>>;
+
 /// A SCAN reply: (cursor, elements in groups of `group` strings).
-fn scan_page(r: &Resp, group: usize) -> Option<(Vec<u8>, BTreeSet<Vec<Vec<u8>>>)> {
+fn scan_page(r: &Resp, group: usize) -> Option<(Vec<u8>, ScanElems)> {
     let Resp::Agg(b'*', Some(v)) = r else {
         return None;
     };
     let [Resp::Bulk(b'$', Some(cursor)), Resp::Agg(b'*', Some(items))] = v.as_slice() else {
         return None;
     };
-    if items.len() % group != 0 {
+    if !items.len().is_multiple_of(group) {
         return None;
     }
     let mut set = BTreeSet::new();
@@ -3286,7 +3291,7 @@ fn pair_list(r: &Resp) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     } else {
         v.iter().collect()
     };
-    if flat.len() % 2 != 0 {
+    if !flat.len().is_multiple_of(2) {
         return None;
     }
     flat.chunks(2)
