@@ -3108,7 +3108,9 @@ impl Run {
                 queued.len()
             ));
         }
-        self.stats.entry("(EXEC elements)").or_default()[0] += queued.len() as u64;
+        self.stats
+            .entry("(EXEC elements judged one by one)")
+            .or_default()[0] += queued.len() as u64;
         for ((name, check, args), (f, r)) in queued.into_iter().zip(ef.into_iter().zip(er)) {
             if self.aborted {
                 break;
