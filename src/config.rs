@@ -58,6 +58,12 @@ pub const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
 #[derive(Debug, Clone)]
 pub struct Config {
     pub repl_ping_replica_period: u64,
+    /// Bytes of replication stream kept for replicas that reconnect (at least 16 KB).
+    pub repl_backlog_size: u64,
+    /// Writes are refused while fewer replicas than this acknowledged within `min_replicas_max_lag`
+    /// seconds (0: no such check).
+    pub min_replicas_to_write: u32,
+    pub min_replicas_max_lag: u64,
     pub bind: String,
     pub port: u16,
     pub maxclients: u32,
@@ -112,6 +118,9 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             repl_ping_replica_period: 10,
+            repl_backlog_size: 1 << 20,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
             bind: "127.0.0.1".into(),
             port: 8006,
             maxclients: 10000,
@@ -570,6 +579,62 @@ pub static PARAMS: &[Param] = &[
         },
     },
     Param {
+        name: "repl-ping-slave-period",
+        access: Access::Mutable,
+        get: |c| c.repl_ping_replica_period.to_string(),
+        set: |c, v| {
+            c.repl_ping_replica_period = parse_int(v, 1, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "repl-backlog-size",
+        access: Access::Mutable,
+        get: |c| c.repl_backlog_size.to_string(),
+        set: |c, v| {
+            // Redis raises a smaller size to its minimum when it applies it.
+            c.repl_backlog_size =
+                parse_mem(v, 1, i64::MAX as u64)?.max(crate::cmd::repl::BACKLOG_MIN);
+            Ok(())
+        },
+    },
+    Param {
+        name: "min-replicas-to-write",
+        access: Access::Mutable,
+        get: |c| c.min_replicas_to_write.to_string(),
+        set: |c, v| {
+            c.min_replicas_to_write = parse_int(v, 0, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+    },
+    Param {
+        name: "min-slaves-to-write",
+        access: Access::Mutable,
+        get: |c| c.min_replicas_to_write.to_string(),
+        set: |c, v| {
+            c.min_replicas_to_write = parse_int(v, 0, i32::MAX as i64)? as u32;
+            Ok(())
+        },
+    },
+    Param {
+        name: "min-replicas-max-lag",
+        access: Access::Mutable,
+        get: |c| c.min_replicas_max_lag.to_string(),
+        set: |c, v| {
+            c.min_replicas_max_lag = parse_int(v, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "min-slaves-max-lag",
+        access: Access::Mutable,
+        get: |c| c.min_replicas_max_lag.to_string(),
+        set: |c, v| {
+            c.min_replicas_max_lag = parse_int(v, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+    },
+    Param {
         name: "lazyfree-lazy-user-flush",
         access: Access::Mutable,
         get: |c| yes_no(c.lazyfree_lazy_user_flush),
@@ -776,6 +841,9 @@ fn strerror(e: &std::io::Error) -> String {
 /// lists both in CONFIG GET and sets either); CONFIG REWRITE writes only the new name.
 pub const ALIASES: &[&str] = &[
     "slaveof",
+    "repl-ping-slave-period",
+    "min-slaves-to-write",
+    "min-slaves-max-lag",
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
     "hash-max-ziplist-entries",

@@ -235,3 +235,79 @@ fn maxmemory_clients_closes_the_biggest_client() {
     assert!(a.cmds(&["INFO", "stats"]).contains("evicted_clients:1\r\n"));
     assert_eq!(a.cmds(&["PING"]), "+PONG\r\n");
 }
+
+/// Reads from `c` until `want` bytes arrived.
+fn read_exact_len(c: &mut common::RawConn, want: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    while got.len() < want {
+        let mut chunk = [0u8; 4096];
+        let n = std::io::Read::read(&mut c.stream, &mut chunk).expect("read");
+        assert!(n > 0, "closed after {got:?}");
+        got.extend_from_slice(&chunk[..n]);
+    }
+    got
+}
+
+#[test]
+fn replication_offsets_backlog_and_min_replicas() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let mut r = s.raw();
+    assert_eq!(
+        r.cmds(&["REPLCONF", "listening-port", "7777", "capa", "psync2"]),
+        "+OK\r\n"
+    );
+    r.send(&encode(&[b"PSYNC", b"?", b"-1"]));
+    // +FULLRESYNC <replid> 0, then the empty RDB as a bulk without its trailing CRLF.
+    let head = read_exact_len(&mut r, 56 + 5 + 18);
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let replid = head[12..52].to_string();
+    assert_eq!(&head[..12], "+FULLRESYNC ");
+    assert!(head[52..].starts_with(" 0\r\n$18\r\nREDIS0010"), "{head}");
+    assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
+    let stream = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n";
+    assert_eq!(read_exact_len(&mut r, stream.len()), stream);
+    let info = c.cmds(&["INFO", "replication"]);
+    assert!(info.contains("connected_slaves:1\r\n"), "{info}");
+    assert!(info.contains("slave0:ip=127.0.0.1,port=7777,state=online,offset=0,"));
+    assert!(info.contains(&format!("master_repl_offset:{}\r\n", stream.len())));
+    r.send(&encode(&[b"REPLCONF", b"ACK", b"50"]));
+    assert_eq!(
+        c.cmds(&["CLIENT", "LIST", "TYPE", "replica"])
+            .contains("flags=S "),
+        true
+    );
+    // A replica that comes back within the backlog continues from its offset.
+    drop(r);
+    let mut r2 = s.raw();
+    assert_eq!(r2.cmds(&["REPLCONF", "capa", "psync2"]), "+OK\r\n");
+    r2.send(&encode(&[b"PSYNC", replid.as_bytes(), b"25"]));
+    let want = format!("+CONTINUE {replid}\r\n");
+    let got = read_exact_len(&mut r2, want.len() + stream.len() - 24);
+    assert_eq!(&got[..want.len()], want.as_bytes());
+    assert_eq!(&got[want.len()..], &stream[24..]);
+    // Writes need as many good replicas as min-replicas-to-write asks.
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "min-replicas-to-write", "2"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["SET", "b", "1"]),
+        "-NOREPLICAS Not enough good replicas to write.\r\n"
+    );
+    assert_eq!(c.cmds(&["GET", "a"]), "$1\r\n1\r\n");
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "min-slaves-to-write", "1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmds(&["SET", "b", "1"]), "+OK\r\n");
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "repl-backlog-size", "100"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["CONFIG", "GET", "repl-backlog-size"]),
+        "*2\r\n$17\r\nrepl-backlog-size\r\n$5\r\n16384\r\n"
+    );
+    assert_eq!(c.cmds(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
+}

@@ -501,9 +501,12 @@ fn parse_type(name: &[u8]) -> Result<ClientType, Error> {
     Ok(t)
 }
 
-/// A subscriber is a Pub/Sub client; there is no replication, so every other connection is normal.
+/// A client attached with SYNC/PSYNC is a replica, a subscriber a Pub/Sub client; this server is never a
+/// replica itself, so no connection is a master.
 fn client_type(c: &Conn) -> ClientType {
-    if c.subscriptions() > 0 {
+    if c.replica {
+        ClientType::Replica
+    } else if c.subscriptions() > 0 {
         ClientType::Pubsub
     } else {
         ClientType::Normal
@@ -576,6 +579,9 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
     );
     // Redis's letters, in its order.
     let flags_at = o.len();
+    if c.replica {
+        o.push(b'S');
+    }
     if c.subscriptions() > 0 {
         o.push(b'P');
     }

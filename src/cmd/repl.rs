@@ -1,13 +1,87 @@
 //! The replication stream, as far as a replica that attaches with SYNC/PSYNC sees it: an empty RDB
 //! snapshot, then every write command that changed something, rewritten the way Redis 7.0 propagates it
 //! (relative TTLs as absolute PXAT/PEXPIREAT, GETDEL as DEL, keys reclaimed by expiry as DEL), with SELECT
-//! whenever the database changes and MULTI/EXEC around transactions of more than one write. There is no
-//! persistence and no replica mode: this exists so tools that watch the stream (Redis's own test suite)
-//! see what Redis would send.
+//! whenever the database changes and MULTI/EXEC around transactions of more than one write. The stream
+//! has Redis's offsets and a backlog of `repl-backlog-size` bytes, so a replica that reconnects with
+//! PSYNC within it continues where it stopped; replicas report their offset with REPLCONF ACK, which
+//! `min-replicas-to-write` counts on. There is no persistence and no replica mode: this exists so tools
+//! that watch the stream (Redis's own test suite) see what Redis would send.
+
+use std::collections::VecDeque;
 
 use super::{Args, Cmd, CmdResult, Ctx, ADMIN, NOSCRIPT, NO_MULTI};
 use crate::protocol::Out;
 use crate::server::conn::OwnedArgs;
+use crate::server::State;
+
+/// Redis's CONFIG_REPL_BACKLOG_MIN_SIZE: a smaller repl-backlog-size is raised to this.
+pub const BACKLOG_MIN: u64 = 16 * 1024;
+
+/// The replication state of this (always master) server.
+#[derive(Debug)]
+pub struct Repl {
+    /// The replication id (40 hex digits), new whenever the backlog starts afresh.
+    pub replid: String,
+    /// Bytes of stream produced so far (Redis's master_repl_offset).
+    pub offset: u64,
+    /// The last bytes of the stream, created when the first replica attaches.
+    pub backlog: Option<VecDeque<u8>>,
+}
+
+impl Repl {
+    pub fn new(rng: &mut crate::util::Rng) -> Repl {
+        Repl {
+            replid: new_replid(rng),
+            offset: 0,
+            backlog: None,
+        }
+    }
+
+    /// Stream offset of the first byte the backlog holds (Redis's repl_backlog->offset).
+    pub fn backlog_first(&self) -> u64 {
+        match &self.backlog {
+            Some(b) => self.offset - b.len() as u64 + 1,
+            None => 0,
+        }
+    }
+
+    /// Appends stream bytes to the backlog, keeping its last `size` bytes.
+    fn append(&mut self, bytes: &[u8], size: u64) {
+        self.offset += bytes.len() as u64;
+        if let Some(b) = &mut self.backlog {
+            b.extend(bytes);
+            let excess = b.len().saturating_sub(size as usize);
+            b.drain(..excess);
+        }
+    }
+
+    /// Applies a new repl-backlog-size to the backlog held.
+    pub fn resize(&mut self, size: u64) {
+        if let Some(b) = &mut self.backlog {
+            let excess = b.len().saturating_sub(size as usize);
+            b.drain(..excess);
+            b.shrink_to(size as usize);
+        }
+    }
+}
+
+fn new_replid(rng: &mut crate::util::Rng) -> String {
+    (0..40)
+        .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
+        .collect()
+}
+
+/// What a replica told us about itself (REPLCONF).
+#[derive(Debug, Default)]
+pub struct Link {
+    /// REPLCONF listening-port.
+    pub port: u16,
+    /// The offset of the last REPLCONF ACK, and when (unix ms) it came (or when the replica attached).
+    pub ack_offset: u64,
+    pub ack_ms: u64,
+    /// REPLCONF capa psync2: it understands `+CONTINUE <replid>`.
+    pub psync2: bool,
+}
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(
@@ -35,6 +109,32 @@ pub static COMMANDS: &[Cmd] = &[
         "2.8.0",
         "Internal command used for replication",
         "",
+    ),
+    Cmd::new(
+        "replicaof",
+        3,
+        ADMIN | NOSCRIPT | super::STALE | super::NO_ASYNC_LOADING,
+        (0, 0, 0),
+        replicaof,
+    )
+    .doc(
+        "server",
+        "5.0.0",
+        "Make the server a replica of another instance, or promote it as master.",
+        "O(1)",
+    ),
+    Cmd::new(
+        "slaveof",
+        3,
+        ADMIN | NOSCRIPT | super::STALE | super::NO_ASYNC_LOADING,
+        (0, 0, 0),
+        replicaof,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "Make the server a replica of another instance, or promote it as master.",
+        "O(1)",
     ),
     Cmd::new(
         "replconf",
@@ -80,24 +180,39 @@ impl Propagate {
 }
 
 fn attach(ctx: &mut Ctx, fullresync: bool) {
-    let id = ctx.id;
+    let st = &mut *ctx.st;
+    if st.repl.backlog.is_none() {
+        // As Redis: the first replica starts the backlog, under a new replication id.
+        st.repl.replid = new_replid(&mut st.rng);
+        st.repl.backlog = Some(VecDeque::new());
+    }
     if fullresync {
-        let line = format!("+FULLRESYNC {} 0\r\n", ctx.st.run_id);
+        let line = format!("+FULLRESYNC {} {}\r\n", st.repl.replid, st.repl.offset);
         ctx.out.raw(line.as_bytes());
     }
     ctx.out.raw(b"$");
     crate::util::push_i64(&mut ctx.out.buf, EMPTY_RDB.len() as i64);
     ctx.out.raw(b"\r\n");
     ctx.out.raw(EMPTY_RDB);
-    ctx.conns[id].replica = true;
+    online(ctx);
+    // The next propagated command starts with a SELECT.
+    ctx.st.repl_db = None;
+}
+
+/// Makes the client a replica receiving the stream from now on.
+fn online(ctx: &mut Ctx) {
+    let id = ctx.id;
+    let now = ctx.st.now;
+    let c = &mut ctx.conns[id];
+    c.replica = true;
+    let link = c.repl_link.get_or_insert_with(Default::default);
+    link.ack_ms = now;
     for db in ctx.st.dbs.iter_mut() {
         db.track_expired = true;
     }
     if !ctx.st.replicas.contains(&id) {
         ctx.st.replicas.push(id);
     }
-    // The next propagated command starts with a SELECT.
-    ctx.st.repl_db = None;
 }
 
 /// SYNC
@@ -107,15 +222,129 @@ fn sync(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 }
 
 /// PSYNC replicationid offset
-fn psync(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+fn psync(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if try_continue(ctx, &args[1], &args[2]) {
+        return Ok(());
+    }
     attach(ctx, true);
     Ok(())
 }
 
+/// Redis's masterTryPartialResynchronization: when the replica's id is ours and the offset it asks for
+/// is still in the backlog, it gets `+CONTINUE` and the stream from there.
+fn try_continue(ctx: &mut Ctx, replid: &[u8], offset: &[u8]) -> bool {
+    let r = &ctx.st.repl;
+    let Some(b) = &r.backlog else {
+        return false;
+    };
+    let Some(off) = crate::util::parse_i64(offset).and_then(|o| u64::try_from(o).ok()) else {
+        return false;
+    };
+    let first = r.backlog_first();
+    if replid != r.replid.as_bytes() || off < first || off > first + b.len() as u64 {
+        return false;
+    }
+    let skip = (off - first) as usize;
+    let psync2 = ctx.conns[ctx.id]
+        .repl_link
+        .as_ref()
+        .is_some_and(|l| l.psync2);
+    if psync2 {
+        let line = format!("+CONTINUE {}\r\n", r.replid);
+        ctx.out.raw(line.as_bytes());
+    } else {
+        ctx.out.raw(b"+CONTINUE\r\n");
+    }
+    let (x, y) = b.as_slices();
+    if skip < x.len() {
+        ctx.out.raw(&x[skip..]);
+        ctx.out.raw(y);
+    } else {
+        ctx.out.raw(&y[skip - x.len()..]);
+    }
+    online(ctx);
+    true
+}
+
+/// REPLICAOF host port | NO ONE (and its old name SLAVEOF)
+///
+/// This server is always a master: `NO ONE` is what it already is; it cannot follow a master, so a
+/// valid host and port get an error saying so.
+fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+        ctx.out.ok();
+        return Ok(());
+    }
+    if ctx.conns[ctx.id].replica {
+        return super::err("ERR Command is not valid when client is a replica.");
+    }
+    match crate::util::parse_i64(&args[2]) {
+        Some(p) if (0..=65535).contains(&p) => {
+            super::err("ERR ferrokv has no replica mode: it cannot replicate from a master")
+        }
+        _ => super::err("ERR Invalid master port"),
+    }
+}
+
 /// REPLCONF <option> <value> [<option> <value> ...]
-fn replconf(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return super::err(super::ERR_SYNTAX);
+    }
+    let now = ctx.st.now;
+    let mut i = 1;
+    while i + 1 < args.len() {
+        let (opt, val) = (&args[i], &args[i + 1]);
+        let link = ctx.conns[ctx.id]
+            .repl_link
+            .get_or_insert_with(Default::default);
+        if opt.eq_ignore_ascii_case(b"listening-port") {
+            link.port = super::int_arg(args, i + 1)? as u16;
+        } else if opt.eq_ignore_ascii_case(b"capa") {
+            link.psync2 |= val.eq_ignore_ascii_case(b"psync2");
+        } else if opt.eq_ignore_ascii_case(b"ack") {
+            // An ACK gets no reply, and is only taken from an attached replica.
+            if let Some(off) = crate::util::parse_i64(val) {
+                if off as u64 > link.ack_offset {
+                    link.ack_offset = off as u64;
+                }
+                link.ack_ms = now;
+            }
+            return Ok(());
+        } else if opt.eq_ignore_ascii_case(b"getack") {
+            return Ok(());
+        } else if !(opt.eq_ignore_ascii_case(b"ip-address")
+            || opt.eq_ignore_ascii_case(b"rdb-only")
+            || opt.eq_ignore_ascii_case(b"rdb-filter-only"))
+        {
+            return super::err(format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(opt)
+            ));
+        }
+        i += 2;
+    }
     ctx.out.ok();
     Ok(())
+}
+
+/// Replicas that acknowledged within `min-replicas-max-lag` seconds (Redis's good replicas).
+pub fn good_replicas(st: &State, conns: &slab::Slab<crate::server::conn::Conn>) -> usize {
+    let lag_ms = st.cfg.min_replicas_max_lag * 1000;
+    st.replicas
+        .iter()
+        .filter_map(|&r| conns.get(r))
+        .filter_map(|c| c.repl_link.as_ref())
+        .filter(|l| st.now.saturating_sub(l.ack_ms) <= lag_ms)
+        .count()
+}
+
+/// Redis's checkGoodReplicasStatus: writes are refused while fewer than `min-replicas-to-write` replicas
+/// are good (when both settings are on).
+pub fn enough_replicas(st: &State, conns: &slab::Slab<crate::server::conn::Conn>) -> bool {
+    st.cfg.min_replicas_to_write == 0
+        || st.cfg.min_replicas_max_lag == 0
+        || good_replicas(st, conns) >= st.cfg.min_replicas_to_write as usize
 }
 
 /// Sends one command in database `db` to every replica (or to the transaction being collected).
@@ -130,16 +359,18 @@ pub fn feed(ctx: &mut Ctx, db: usize, args: &Args) {
 fn write_to_replicas(ctx: &mut Ctx, db: usize, args: &Args) {
     let select = ctx.st.repl_db != Some(db);
     ctx.st.repl_db = Some(db);
+    let mut out = Out::default();
+    if select {
+        let mut tmp = [0u8; 20];
+        let n = crate::util::fmt_i64(db as i64, &mut tmp);
+        write_command(&mut out, [&b"SELECT"[..], n].into_iter());
+    }
+    write_command(&mut out, args.iter());
+    let size = ctx.st.cfg.repl_backlog_size;
+    ctx.st.repl.append(&out.buf, size);
     let replicas = ctx.st.replicas.clone();
     for r in replicas {
-        ctx.push_to(r, |out| {
-            if select {
-                let mut tmp = [0u8; 20];
-                let n = crate::util::fmt_i64(db as i64, &mut tmp);
-                write_command(out, [&b"SELECT"[..], n].into_iter());
-            }
-            write_command(out, args.iter());
-        });
+        ctx.push_to(r, |o| o.raw(&out.buf));
     }
 }
 

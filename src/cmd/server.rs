@@ -498,12 +498,7 @@ fn info_text(ctx: &mut Ctx, want: &[bool; SECTIONS.len()]) -> String {
             "memory" => info_memory(ctx.st, &mut s),
             "persistence" => info_persistence(ctx.st, &mut s),
             "stats" => info_stats(ctx.st, &mut s),
-            "replication" => {
-                s.push_str(
-                    "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n",
-                );
-                s.push_str("master_repl_offset:0\r\nrepl_backlog_active:0\r\n");
-            }
+            "replication" => info_replication(ctx, &mut s),
             "cpu" => info_cpu(&mut s),
             "commandstats" => info_commandstats(ctx.st, &mut s),
             "errorstats" => info_errorstats(ctx.st, &mut s),
@@ -513,6 +508,55 @@ fn info_text(ctx: &mut Ctx, want: &[bool; SECTIONS.len()]) -> String {
         }
     }
     s
+}
+
+/// INFO replication: always a master; its replicas with the offset each acknowledged and its lag.
+fn info_replication(ctx: &Ctx, s: &mut String) {
+    let st = &*ctx.st;
+    line(s, "role", "master");
+    line(s, "connected_slaves", st.replicas.len());
+    if st.cfg.min_replicas_to_write > 0 && st.cfg.min_replicas_max_lag > 0 {
+        line(
+            s,
+            "min_slaves_good_slaves",
+            super::repl::good_replicas(st, ctx.conns),
+        );
+    }
+    for (n, c) in st
+        .replicas
+        .iter()
+        .filter_map(|&r| ctx.conns.get(r))
+        .enumerate()
+    {
+        let (port, offset, ack_ms) = c
+            .repl_link
+            .as_ref()
+            .map_or((0, 0, st.now), |l| (l.port, l.ack_offset, l.ack_ms));
+        let _ = write!(
+            s,
+            "slave{n}:ip={},port={port},state=online,offset={offset},lag={}\r\n",
+            c.addr.ip(),
+            st.now.saturating_sub(ack_ms) / 1000
+        );
+    }
+    let r = &st.repl;
+    line(s, "master_failover_state", "no-failover");
+    line(s, "master_replid", &r.replid);
+    line(
+        s,
+        "master_replid2",
+        "0000000000000000000000000000000000000000",
+    );
+    line(s, "master_repl_offset", r.offset);
+    line(s, "second_repl_offset", -1);
+    line(s, "repl_backlog_active", u8::from(r.backlog.is_some()));
+    line(s, "repl_backlog_size", st.cfg.repl_backlog_size);
+    line(s, "repl_backlog_first_byte_offset", r.backlog_first());
+    line(
+        s,
+        "repl_backlog_histlen",
+        r.backlog.as_ref().map_or(0, |b| b.len()),
+    );
 }
 
 fn line(s: &mut String, k: &str, v: impl std::fmt::Display) {
@@ -803,14 +847,24 @@ fn avg_ttl(db: &Db, now: u64, rng: &mut crate::util::Rng) -> u64 {
 /// Whether any admission check is on (they cost nothing when off).
 #[inline]
 pub fn admission_needed(st: &State) -> bool {
-    st.cfg.maxmemory > 0
+    st.cfg.maxmemory > 0 || st.cfg.min_replicas_to_write > 0
 }
 
-/// Redis's maxmemory check for the command about to run: the error to refuse it with, if any. A refused
-/// EXEC discards its transaction and says why.
+/// Redis's maxmemory and min-replicas-to-write checks for the command about to run: the error to refuse
+/// it with, if any. A refused EXEC discards its transaction and says why.
 pub fn admission(ctx: &mut Ctx, flags: u32, top: &str) -> Option<String> {
     if ctx.st.cfg.maxmemory > 0 && evict::must_refuse(ctx, flags, top) {
         return Some(refusal(ctx, top, evict::ERR_OOM));
+    }
+    if ctx.st.cfg.min_replicas_to_write > 0 {
+        let write = flags & WRITE != 0 || (top == "exec" && evict::queued_flags(ctx) & WRITE != 0);
+        if write && !super::repl::enough_replicas(ctx.st, ctx.conns) {
+            return Some(refusal(
+                ctx,
+                top,
+                "NOREPLICAS Not enough good replicas to write.",
+            ));
+        }
     }
     None
 }
@@ -878,6 +932,7 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .collect();
     let st = &mut *ctx.st;
     let (old_bind, old_port) = (st.cfg.bind.clone(), st.port);
+    let old_backlog = st.cfg.repl_backlog_size;
     let mut relistened = false;
     let res = st.cfg.set_many(&pairs, |cfg, p| match p.name {
         "maxclients" => fit_maxclients(cfg.maxclients),
@@ -896,6 +951,10 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         _ => Ok(()),
     });
+    // The backlog follows its size, whichever way the command went.
+    if st.cfg.repl_backlog_size != old_backlog {
+        st.repl.resize(st.cfg.repl_backlog_size);
+    }
     if let Err(e) = res {
         // The settings are back to their old values; so must the sockets be, as Redis re-applies them.
         if relistened && relisten(&mut st.listeners, &mut st.port, &old_bind, old_port).is_err() {

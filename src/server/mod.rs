@@ -97,6 +97,8 @@ pub struct State {
     pub repl_db: Option<usize>,
     /// Writes of the transaction being executed, sent together at its end.
     pub repl_pending: Option<Vec<(usize, conn::OwnedArgs)>>,
+    /// Replication id, offset and backlog of the stream replicas receive.
+    pub repl: cmd::repl::Repl,
     /// The listening sockets (None only for a State built without a loop, as benches do); commands
     /// reach them for CONFIG SET bind/port.
     pub listeners: Option<listen::Listeners>,
@@ -121,7 +123,9 @@ impl State {
         let run_id: String = (0..40)
             .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap())
             .collect();
+        let repl = cmd::repl::Repl::new(&mut rng);
         State {
+            repl,
             dbs: (0..cfg.databases).map(|_| Db::new(seed)).collect(),
             cfg,
             stats: Stats::default(),
