@@ -288,7 +288,7 @@ fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// REPLCONF <option> <value> [<option> <value> ...]
 fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return super::err(super::ERR_SYNTAX);
     }
     let now = ctx.st.now;

@@ -70,7 +70,7 @@ mod tests {
             let held = super::used().wrapping_sub(before);
             drop(v);
             let after = super::used().wrapping_sub(before);
-            held >= 64 << 20 && held < 65 << 20 && after < 1 << 20
+            (64 << 20..65 << 20).contains(&held) && after < 1 << 20
         });
         assert!(seen);
     }
