@@ -309,3 +309,23 @@ fn replication_offsets_backlog_and_min_replicas() {
     );
     assert_eq!(c.cmds(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
 }
+
+#[test]
+fn publish_and_flushes_reach_replicas_even_when_nothing_changed() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let mut r = s.raw();
+    r.send(&encode(&[b"SYNC"]));
+    let _ = read_exact_len(&mut r, 5 + 18);
+    for cmd in [
+        &["MULTI"][..],
+        &["PUBLISH", "ch", "m"],
+        &["EXEC"],
+        &["FLUSHDB"],
+    ] {
+        let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        c.cmd(&args);
+    }
+    let want = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$1\r\nm\r\n*1\r\n$7\r\nFLUSHDB\r\n";
+    assert_eq!(read_exact_len(&mut r, want.len()), want);
+}

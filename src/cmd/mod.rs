@@ -633,7 +633,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
             touch_command_keys(ctx, cmd, args);
         }
     }
-    if repl && changed {
+    if repl && (changed || (res.is_ok() && repl::always_propagated(cmd.name))) {
         match std::mem::take(&mut ctx.prop) {
             repl::Propagate::AsIs => repl::feed(ctx, ctx.db, args),
             repl::Propagate::As(o) => repl::feed(ctx, ctx.db, &o.args()),

@@ -347,6 +347,12 @@ pub fn enough_replicas(st: &State, conns: &slab::Slab<crate::server::conn::Conn>
         || good_replicas(st, conns) >= st.cfg.min_replicas_to_write as usize
 }
 
+/// Commands Redis propagates even when they change no key (its forceCommandPropagation): PUBLISH so
+/// replicas' subscribers get the message, FLUSHALL/FLUSHDB so an empty database is emptied there too.
+pub fn always_propagated(name: &str) -> bool {
+    matches!(name, "publish" | "spublish" | "flushall" | "flushdb")
+}
+
 /// Sends one command in database `db` to every replica (or to the transaction being collected).
 pub fn feed(ctx: &mut Ctx, db: usize, args: &Args) {
     if let Some(pending) = ctx.st.repl_pending.as_mut() {
