@@ -329,3 +329,22 @@ fn publish_and_flushes_reach_replicas_even_when_nothing_changed() {
     let want = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$1\r\nm\r\n*1\r\n$7\r\nFLUSHDB\r\n";
     assert_eq!(read_exact_len(&mut r, want.len()), want);
 }
+
+#[test]
+fn copy_of_a_shared_integer_is_private() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    const SHARED: &str = ":2147483647\r\n";
+    assert_eq!(c.cmds(&["SET", "a", "5"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "REFCOUNT", "a"]), SHARED);
+    assert_eq!(c.cmds(&["COPY", "a", "b"]), ":1\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "REFCOUNT", "b"]), ":1\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "ENCODING", "b"]), "$3\r\nint\r\n");
+    assert_eq!(c.cmds(&["RENAME", "b", "c"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "REFCOUNT", "c"]), ":1\r\n");
+    assert_eq!(c.cmds(&["INCR", "c"]), ":6\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "REFCOUNT", "c"]), SHARED);
+    assert_eq!(c.cmds(&["COPY", "a", "d"]), ":1\r\n");
+    assert_eq!(c.cmds(&["SET", "d", "5"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "REFCOUNT", "d"]), SHARED);
+}

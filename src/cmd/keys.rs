@@ -332,7 +332,9 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> Result<bool, Error> {
     }
     let e = db.remove_at(i);
     let k = db.insert_new(dst, e.val, now);
-    db.entry_mut(k).lru = e.lru;
+    let moved = db.entry_mut(k);
+    moved.lru = e.lru;
+    moved.unshared = e.unshared;
     db.set_expire(k, e.expire);
     // A key moved into place wakes clients blocked on it, as Redis's dbAdd does.
     ctx.signal_key(dst);
@@ -385,7 +387,9 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let e = ctx.st.dbs[ctx.db].remove_at(i);
     let dst = &mut ctx.st.dbs[to];
     let k = dst.insert_new(key, e.val, now);
-    dst.entry_mut(k).lru = e.lru;
+    let moved = dst.entry_mut(k);
+    moved.lru = e.lru;
+    moved.unshared = e.unshared;
     dst.set_expire(k, e.expire);
     ctx.st.waiters.signal(to, key);
     ctx.out.int(1);
@@ -429,6 +433,8 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (val, expire): (Value, u64) = (e.val.clone(), e.expire);
     let target = &mut ctx.st.dbs[to];
     let k = target.set(dst, val, false, now);
+    // Redis duplicates the value, so even a shared small integer becomes an object of its own.
+    target.entry_mut(k).unshared = true;
     target.set_expire(k, expire);
     ctx.st.waiters.signal(to, dst);
     ctx.out.int(1);
@@ -512,7 +518,8 @@ pub fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let cfg = &ctx.st.cfg;
     let sharing = cfg.maxmemory == 0
         || !(cfg.maxmemory_policy.ends_with("-lru") || cfg.maxmemory_policy.ends_with("-lfu"));
-    let shared = matches!(ctx.st.dbs[ctx.db].entry(i).val, Value::Int(n) if (0..SHARED_INTEGERS).contains(&n));
+    let e = ctx.st.dbs[ctx.db].entry(i);
+    let shared = !e.unshared && matches!(e.val, Value::Int(n) if (0..SHARED_INTEGERS).contains(&n));
     ctx.out.int(if shared && sharing {
         i32::MAX as i64
     } else {

@@ -354,7 +354,9 @@ fn set_generic(
             if !o.keepttl {
                 db.set_expire(i, 0);
             }
-            db.entry_mut(i).val = v;
+            let e = db.entry_mut(i);
+            e.val = v;
+            e.unshared = false;
             i
         }
         None => db.insert_new(key, v, now),
@@ -684,6 +686,8 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
             let e = db.entry_mut(i);
             let n = int_value(&e.val)?.checked_add(by).ok_or(ERR_OVERFLOW)?;
             e.val = Value::Int(n);
+            // Redis reuses the object only outside the shared range; inside it the result is shared.
+            e.unshared = false;
             n
         }
         None => {

@@ -20,6 +20,9 @@ pub struct Entry {
     pub expire: u64,
     /// Last access, in seconds of the server's clock (OBJECT IDLETIME).
     pub lru: u32,
+    /// A small integer Redis would hold as a private object rather than a shared one (the result of COPY):
+    /// OBJECT REFCOUNT says 1. Cleared whenever `set` replaces the value.
+    pub unshared: bool,
 }
 
 pub struct Db {
@@ -137,6 +140,7 @@ impl Db {
             val,
             expire: 0,
             lru: lru_clock(now),
+            unshared: false,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -166,6 +170,7 @@ impl Db {
                 let e = self.entry_mut(i);
                 e.val = val;
                 e.lru = lru_clock(now);
+                e.unshared = false;
                 i
             }
             None => self.insert_new(key, val, now),
