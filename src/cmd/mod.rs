@@ -343,6 +343,9 @@ pub struct Ctx<'a> {
     pub still_blocked: bool,
     /// Running queued commands inside EXEC: blocking commands must not block.
     pub in_exec: bool,
+    /// `out.buf` is the shared reply arena (other clients' replies of this iteration are in it), not the
+    /// client's own buffer.
+    pub arena_in_out: bool,
     /// How the running write command reaches replicas; handlers set it when Redis rewrites the command.
     pub prop: repl::Propagate,
     /// During a re-run (`reexec`), the signalled key: Redis serves a blocked client from that key alone,
@@ -367,6 +370,7 @@ impl<'a> Ctx<'a> {
             reexec: false,
             still_blocked: false,
             in_exec: false,
+            arena_in_out: false,
             prop: repl::Propagate::AsIs,
             ready_key: None,
         }
@@ -429,6 +433,13 @@ impl Ctx<'_> {
         let Some(c) = self.conns.get_mut(target) else {
             return;
         };
+        // Replies the target got earlier in this iteration go first.
+        let arena = if self.arena_in_out {
+            &self.out.buf
+        } else {
+            &self.st.arena
+        };
+        c.materialize(arena);
         let mut out = Out {
             buf: std::mem::take(&mut c.wbuf),
             resp3: c.resp3,

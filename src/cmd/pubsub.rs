@@ -308,6 +308,8 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], msg: &[u8], shard: bool) -
     let mut d = Deliver {
         conns: &mut *ctx.conns,
         out: &mut *ctx.out,
+        arena: &st.arena,
+        arena_in_out: ctx.arena_in_out,
         me: ctx.id,
         wake: &mut st.waiters.wake,
         to_close: &mut st.to_close,
@@ -361,6 +363,9 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], msg: &[u8], shard: bool) -
 struct Deliver<'a> {
     conns: &'a mut Slab<Conn>,
     out: &'a mut Out,
+    /// The reply arena, when it is not `out` itself (see `Ctx::arena_in_out`).
+    arena: &'a [u8],
+    arena_in_out: bool,
     me: usize,
     wake: &'a mut Vec<usize>,
     to_close: &'a mut Vec<usize>,
@@ -382,6 +387,13 @@ impl Deliver<'_> {
         if c.kill || c.close_after_reply {
             return;
         }
+        // Replies the subscriber got earlier in this iteration go first.
+        let arena: &[u8] = if self.arena_in_out {
+            &self.out.buf
+        } else {
+            self.arena
+        };
+        c.materialize(arena);
         let was_idle = c.pending_out() == 0;
         let mut out = Out {
             buf: std::mem::take(&mut c.wbuf),

@@ -64,6 +64,12 @@ pub struct Conn {
     pub repl_link: Option<Box<crate::cmd::repl::Link>>,
     /// CLIENT REPLY state: `REPLY_OFF`, `REPLY_SKIP`, `REPLY_SKIP_NEXT` bits (0: every reply is sent).
     pub reply: u8,
+    /// This iteration's replies to this client, as a range of the shared reply arena, written at the end
+    /// of the iteration. While it is set, `wbuf` is empty; anything that must follow these replies moves
+    /// them into `wbuf` first (`materialize`).
+    pub seg: Option<(usize, usize)>,
+    /// On the list of connections to write at the end of the iteration.
+    pub flush_queued: bool,
 }
 
 /// CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON.
@@ -146,6 +152,17 @@ impl Conn {
             replica: false,
             repl_link: None,
             reply: 0,
+            seg: None,
+            flush_queued: false,
+        }
+    }
+
+    /// Moves this iteration's replies out of the arena into the connection's own buffer, so later output
+    /// is appended after them.
+    #[inline]
+    pub fn materialize(&mut self, arena: &[u8]) {
+        if let Some((s, e)) = self.seg.take() {
+            self.wbuf.extend_from_slice(&arena[s..e]);
         }
     }
 

@@ -91,6 +91,11 @@ pub struct State {
     pub to_close: Vec<usize>,
     /// Blocked clients, ready keys, WATCHes and Pub/Sub subscribers.
     pub waiters: waiters::Waiters,
+    /// Replies produced this loop iteration for clients with nothing else pending, written together at the
+    /// end of the iteration (as Redis does before sleeping): a client woken once finds all its replies.
+    pub arena: Vec<u8>,
+    /// Connections with output to write at the end of the iteration.
+    pub to_flush: Vec<usize>,
     /// Connections attached with SYNC/PSYNC.
     pub replicas: Vec<usize>,
     /// Database the replication stream last SELECTed.
@@ -143,10 +148,23 @@ impl State {
             config_file: None,
             to_close: Vec::new(),
             waiters: waiters::Waiters::new(cfg_databases),
+            arena: Vec::with_capacity(KEEP_BUF),
+            to_flush: Vec::new(),
             replicas: Vec::new(),
             repl_db: None,
             repl_pending: None,
             listeners: None,
+        }
+    }
+
+    /// Queues connection `id` (slab key) to be written at the end of the iteration.
+    #[inline]
+    pub fn queue_flush(&mut self, conns: &mut Slab<Conn>, id: usize) {
+        if let Some(c) = conns.get_mut(id) {
+            if !c.flush_queued {
+                c.flush_queued = true;
+                self.to_flush.push(id);
+            }
         }
     }
 
@@ -182,7 +200,6 @@ pub struct Server {
     /// Connections with input left to serve before the next blocking poll.
     pending: Vec<usize>,
     rshared: Vec<u8>,
-    wshared: Vec<u8>,
     next_cron: u64,
 }
 
@@ -208,7 +225,6 @@ impl Server {
             st,
             pending: Vec::new(),
             rshared: vec![0; READ_CHUNK],
-            wshared: Vec::with_capacity(KEEP_BUF),
             next_cron: 0,
         })
     }
@@ -290,8 +306,12 @@ impl Server {
                 self.expire_blocks();
                 self.after_turn();
             }
+            self.flush_all();
             if self.st.now >= self.next_cron {
                 self.cron();
+                if !self.st.to_flush.is_empty() {
+                    self.flush_all();
+                }
             }
             if let Some(why) = self.st.shutdown {
                 self.finish(why);
@@ -374,7 +394,14 @@ impl Server {
         let n = match conn.sock.read(&mut self.rshared) {
             Ok(0) => {
                 debug!("Client closed connection id={}", conn.id);
-                self.close(id);
+                if conn.seg.is_some() || conn.pending_out() > 0 {
+                    // Replies of this iteration still go out (a half-closed client reads them); the
+                    // end-of-iteration flush closes it.
+                    conn.close_after_reply = true;
+                    self.st.queue_flush(&mut self.conns, id);
+                } else {
+                    self.close(id);
+                }
                 return;
             }
             Ok(n) => n,
@@ -426,18 +453,25 @@ impl Server {
             conn.wbuf.drain(..conn.wpos);
             conn.wpos = 0;
         }
+        // Served twice in one iteration (a long pipeline): keep the first turn's replies first.
+        conn.materialize(&self.st.arena);
         let out_private = conn.pending_out() > 0;
         let mut out = Out {
             buf: if out_private {
                 std::mem::take(&mut conn.wbuf)
             } else {
-                std::mem::take(&mut self.wshared)
+                std::mem::take(&mut self.st.arena)
             },
             resp3: conn.resp3,
         };
         let mut db = conn.db;
         let mut unauth = !conn.authed;
-        let wpos = if out_private { conn.wpos } else { 0 };
+        // Where this client's output starts in `out.buf`, for the output limit and the segment.
+        let wpos = if out_private {
+            conn.wpos
+        } else {
+            out.buf.len()
+        };
         let hard = self.st.cfg.obuf[0].hard as usize;
         let mut consumed = 0;
         let mut stop = false;
@@ -451,11 +485,19 @@ impl Server {
                         Args::new(&input[consumed..len], &parser.args)
                     };
                     let mut ctx = Ctx::new(&mut self.st, &mut self.conns, id, db, &mut out);
+                    ctx.arena_in_out = !out_private;
                     cmd::dispatch(&mut ctx, &args);
                     db = ctx.db;
                     consumed += n;
                     if !self.st.waiters.ready.is_empty() {
+                        // Served clients' earlier replies may sit in the arena: put it back meanwhile.
+                        if !out_private {
+                            self.st.arena = std::mem::take(&mut out.buf);
+                        }
                         self.serve_ready_keys();
+                        if !out_private {
+                            out.buf = std::mem::take(&mut self.st.arena);
+                        }
                     }
                     let c = &mut self.conns[id];
                     if c.blocked.is_some() {
@@ -521,18 +563,75 @@ impl Server {
             }
             self.rshared = input;
         }
+        let produced = out.buf.len() > wpos;
         if out_private {
             conn.wbuf = out.buf;
         } else {
-            self.write_out(id, out.buf);
-        }
-        if conn_alive(&self.conns, id) {
-            let c = &self.conns[id];
-            if c.kill || (c.close_after_reply && c.pending_out() == 0) {
-                self.close(id);
-            } else if (filled || c.read_closed) && !stop && !paused {
-                self.mark_pending(id);
+            let end = out.buf.len();
+            self.st.arena = out.buf;
+            if produced {
+                conn.seg = Some((wpos, end));
             }
+        }
+        if produced || conn.close_after_reply {
+            self.st.queue_flush(&mut self.conns, id);
+        }
+        let c = &self.conns[id];
+        if c.kill {
+            self.close(id);
+        } else if (filled || c.read_closed) && !stop && !paused {
+            self.mark_pending(id);
+        }
+    }
+
+    /// Writes every connection given output this iteration: one write each, what the socket does not take
+    /// moves to the connection's own buffer and waits for WRITABLE. Then closes those that asked for it.
+    fn flush_all(&mut self) {
+        let mut list = std::mem::take(&mut self.st.to_flush);
+        for &id in &list {
+            let Some(c) = self.conns.get_mut(id) else {
+                continue;
+            };
+            c.flush_queued = false;
+            if let Some((s, e)) = c.seg.take() {
+                let chunk = &self.st.arena[s..e];
+                let written = loop {
+                    match c.sock.write(chunk) {
+                        Ok(w) => break w,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
+                        Err(e) => {
+                            debug!("Writing to client: {e}");
+                            c.kill = true;
+                            break 0;
+                        }
+                    }
+                };
+                self.st.stats.net_out += written as u64;
+                if written < chunk.len() && !c.kill {
+                    c.wbuf.extend_from_slice(&chunk[written..]);
+                    c.wpos = 0;
+                    self.want_writable(id, true);
+                }
+            } else if c.pending_out() > 0 && !c.writable {
+                self.flush(id);
+                if self.conns.get(id).is_some_and(|c| c.pending_out() > 0) {
+                    self.want_writable(id, true);
+                }
+            }
+            if let Some(c) = self.conns.get(id) {
+                if c.kill || (c.close_after_reply && c.pending_out() == 0) {
+                    self.close(id);
+                }
+            }
+        }
+        list.clear();
+        if self.st.to_flush.is_empty() {
+            self.st.to_flush = list;
+        }
+        self.st.arena.clear();
+        if self.st.arena.capacity() > 4 << 20 {
+            self.st.arena = Vec::with_capacity(KEEP_BUF);
         }
     }
 
@@ -542,41 +641,6 @@ impl Server {
             c.pending = true;
             self.pending.push(id);
         }
-    }
-
-    /// Writes replies produced into the shared buffer; what the socket does not take moves to the
-    /// connection, which then waits for WRITABLE.
-    fn write_out(&mut self, id: usize, mut buf: Vec<u8>) {
-        if buf.is_empty() {
-            self.wshared = buf;
-            return;
-        }
-        let conn = &mut self.conns[id];
-        let written = loop {
-            match conn.sock.write(&buf) {
-                Ok(w) => break w,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
-                Err(e) => {
-                    debug!("Writing to client: {e}");
-                    conn.kill = true;
-                    break 0;
-                }
-            }
-        };
-        self.st.stats.net_out += written as u64;
-        if written == buf.len() || conn.kill {
-            buf.clear();
-            if buf.capacity() > 1 << 20 {
-                buf = Vec::with_capacity(KEEP_BUF);
-            }
-            self.wshared = buf;
-            return;
-        }
-        conn.wbuf = buf;
-        conn.wpos = written;
-        self.wshared = Vec::with_capacity(KEEP_BUF);
-        self.want_writable(id, true);
     }
 
     fn want_writable(&mut self, id: usize, on: bool) {
@@ -699,6 +763,7 @@ impl Server {
                     continue;
                 };
                 let c = &mut self.conns[cid];
+                c.materialize(&self.st.arena);
                 let mut out = Out {
                     buf: std::mem::take(&mut c.wbuf),
                     resp3: c.resp3,
@@ -741,6 +806,7 @@ impl Server {
         let Some(b) = c.blocked.take() else {
             return;
         };
+        c.materialize(&self.st.arena);
         let mut out = Out {
             buf: std::mem::take(&mut c.wbuf),
             resp3: c.resp3,
@@ -768,15 +834,7 @@ impl Server {
             if c.blocked.is_none() && !c.rbuf.is_empty() {
                 self.mark_pending(id);
             }
-            let c = &mut self.conns[id];
-            if c.pending_out() > 0 && !c.writable {
-                self.flush(id);
-                if let Some(c) = self.conns.get(id) {
-                    if c.pending_out() > 0 {
-                        self.want_writable(id, true);
-                    }
-                }
-            }
+            self.st.queue_flush(&mut self.conns, id);
         }
     }
 
@@ -921,10 +979,6 @@ impl Server {
         }
         warn!("ferrokv is now ready to exit, bye bye...");
     }
-}
-
-fn conn_alive(conns: &Slab<Conn>, id: usize) -> bool {
-    conns.contains(id)
 }
 
 impl Server {
