@@ -510,7 +510,8 @@ pub fn object_idletime(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// OBJECT REFCOUNT key
 ///
 /// Values are never shared here, but Redis shares the small integers unless an LRU or LFU policy with a
-/// memory limit needs per-key access data; clients see INT_MAX for those, so that is reported.
+/// memory limit needs per-key access data, or the value is a private copy (COPY); clients see INT_MAX for
+/// shared ones, so that is reported.
 pub fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let Some(i) = object_lookup(ctx, args) else {
         return Ok(());
