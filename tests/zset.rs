@@ -1776,3 +1776,468 @@ fn huge_random_count_closes_the_client_at_the_output_limit() {
     let mut c = s.raw();
     check(&mut c, &["ZCARD", "z"], ":2\r\n");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// BZPOPMIN, BZPOPMAX, BZMPOP.
+
+const HELLO3: &[&str] = &["HELLO", "3"];
+const TIMEOUT_FLOAT: &str = "-ERR timeout is not a float or out of range\r\n";
+const TIMEOUT_NEG: &str = "-ERR timeout is negative\r\n";
+
+/// Sends a command without reading its reply (it blocks).
+fn send(c: &mut RawConn, args: &[&str]) {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.send(&common::encode(&a));
+}
+
+/// True if nothing arrives on `c` for `ms` milliseconds.
+fn silent_for(c: &mut RawConn, ms: u64) -> bool {
+    use std::time::Duration;
+    c.stream
+        .set_read_timeout(Some(Duration::from_millis(ms)))
+        .unwrap();
+    let mut b = [0u8; 1];
+    let r = c.stream.peek(&mut b);
+    c.stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    matches!(r, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+}
+
+/// Waits (bounded) until the server counts `n` blocked clients.
+#[track_caller]
+fn wait_blocked(c: &mut RawConn, n: usize) {
+    use std::time::{Duration, Instant};
+    let want = format!("blocked_clients:{n}\r\n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if c.cmds(&["INFO", "clients"]).contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {want:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// BZPOPMIN/BZPOPMAX's RESP2 reply.
+fn kms(key: &str, member: &str, score: &str) -> String {
+    arr(&[key, member, score])
+}
+
+/// BZMPOP's RESP2 reply: the key and [member, score] pairs.
+fn mpop_reply(key: &str, pairs: &[(&str, &str)]) -> String {
+    let mut s = format!("*2\r\n{}*{}\r\n", b(key), pairs.len());
+    for (m, sc) in pairs {
+        s.push_str(&arr(&[m, sc]));
+    }
+    s
+}
+
+#[test]
+fn blocking_pops_serve_at_once_and_check_arguments() {
+    let s = server();
+    let mut c = s.raw();
+    check(
+        &mut c,
+        &[
+            "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
+        ],
+        ":5\r\n",
+    );
+    check(&mut c, &["BZPOPMIN", "z", "0"], &kms("z", "a", "1"));
+    check(&mut c, &["BZPOPMAX", "z", "0"], &kms("z", "e", "5"));
+    check(
+        &mut c,
+        &["BZPOPMIN", "nokey", "z", "0"],
+        &kms("z", "b", "2"),
+    );
+    check(
+        &mut c,
+        &["BZMPOP", "0", "2", "nokey", "z", "MAX", "COUNT", "5"],
+        &mpop_reply("z", &[("d", "4"), ("c", "3")]),
+    );
+    check(&mut c, &["EXISTS", "z"], ":0\r\n");
+    check(&mut c, &["ZADD", "z", "1.5", "a"], ":1\r\n");
+    check(
+        &mut c,
+        &["bzmpop", "0", "1", "z", "min"],
+        &mpop_reply("z", &[("a", "1.5")]),
+    );
+
+    // A key of another type met before any sorted set is WRONGTYPE, even with a sorted set after it.
+    check(&mut c, &["SET", "str", "x"], "+OK\r\n");
+    check(&mut c, &["ZADD", "z", "1", "a"], ":1\r\n");
+    check(&mut c, &["BZPOPMIN", "nokey", "str", "z", "0"], WRONGTYPE);
+    check(&mut c, &["BZPOPMAX", "str", "0"], WRONGTYPE);
+    check(&mut c, &["BZMPOP", "0", "2", "str", "z", "MIN"], WRONGTYPE);
+    check(&mut c, &["BZPOPMIN", "z", "str", "0"], &kms("z", "a", "1"));
+
+    // The timeout is checked before any key.
+    for t in ["abc", "nan", " 1", "1 ", "", "1e"] {
+        check(&mut c, &["BZPOPMIN", "str", t], TIMEOUT_FLOAT);
+    }
+    for t in [
+        "-1",
+        "-0.002",
+        "inf",
+        "-inf",
+        "1e16",
+        "1e400",
+        "9223372036854775.808",
+    ] {
+        check(&mut c, &["BZPOPMAX", "str", t], TIMEOUT_NEG);
+    }
+    // BZMPOP checks numkeys and its options first, then the timeout.
+    for (args, want) in [
+        (
+            &["0", "z", "MIN"][..],
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        (
+            &["-1", "z", "MIN"],
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        (
+            &["x", "z", "MIN"],
+            "-ERR numkeys should be greater than 0\r\n",
+        ),
+        (&["5", "z", "MIN"], SYNTAX),
+        (&["1", "z", "MID"], SYNTAX),
+        (&["1", "z", "MIN", "COUNT"], SYNTAX),
+        (
+            &["1", "z", "MIN", "COUNT", "0"],
+            "-ERR count should be greater than 0\r\n",
+        ),
+        (&["1", "z", "MIN", "COUNT", "1", "COUNT", "1"], SYNTAX),
+        (&["1", "z", "MIN"], TIMEOUT_FLOAT),
+        (&["1", "str", "MIN", "COUNT", "2"], TIMEOUT_FLOAT),
+    ] {
+        let mut v = vec!["BZMPOP", "abc"];
+        v.extend_from_slice(args);
+        check(&mut c, &v, want);
+    }
+    check(&mut c, &["BZMPOP", "-1", "1", "z", "MIN"], TIMEOUT_NEG);
+    for (cmd, args) in [("bzpopmin", "-3"), ("bzpopmax", "-3"), ("bzmpop", "-5")] {
+        check(
+            &mut c,
+            &[cmd, "z"],
+            &format!("-ERR wrong number of arguments for '{cmd}' command\r\n"),
+        );
+        let info = c.cmds(&["COMMAND", "INFO", cmd]);
+        assert!(info.contains(&format!(":{args}\r\n")), "{info}");
+    }
+}
+
+#[test]
+fn blocking_pops_time_out_with_fractional_seconds() {
+    use std::time::{Duration, Instant};
+    let s = server();
+    let mut c = s.raw();
+    for (cmd, want) in [
+        (&["BZPOPMIN", "a", "b", "0.2"][..], "*-1\r\n"),
+        (&["BZPOPMAX", "a", "0x1p-3"], "*-1\r\n"),
+        (
+            &["BZMPOP", "0.15", "2", "a", "b", "MAX", "COUNT", "3"],
+            "*-1\r\n",
+        ),
+    ] {
+        let t = Instant::now();
+        check(&mut c, cmd, want);
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(100), "{cmd:?} {took:?}");
+        assert!(took < Duration::from_secs(3), "{cmd:?} {took:?}");
+    }
+    // Under a millisecond rounds up to one, not down to 0 (forever); a negative one rounds to 0.
+    check(&mut c, &["BZPOPMIN", "a", "0.0001"], "*-1\r\n");
+    check(&mut c, &["BZMPOP", "1e-4", "1", "a", "MIN"], "*-1\r\n");
+    let mut w = s.raw();
+    send(&mut w, &["BZPOPMIN", "a", "-0.0001"]);
+    wait_blocked(&mut c, 1);
+    assert!(silent_for(&mut w, 100));
+    check(&mut c, &["ZADD", "a", "7", "m"], ":1\r\n");
+    assert_eq!(w.read_reply(), kms("a", "m", "7").as_bytes());
+
+    // RESP3: the timeout is a null.
+    c.cmds(HELLO3);
+    check(&mut c, &["BZPOPMIN", "a", "0.01"], "_\r\n");
+    check(&mut c, &["BZMPOP", "0.01", "1", "a", "MIN"], "_\r\n");
+}
+
+#[test]
+fn blocking_pops_wake_on_writes_from_another_connection() {
+    let s = server();
+    let mut a = s.raw();
+    let mut p = s.raw();
+    send(&mut a, &["BZPOPMIN", "z", "0"]);
+    wait_blocked(&mut p, 1);
+    assert!(silent_for(&mut a, 50));
+    check(&mut p, &["ZADD", "z", "2", "b", "1", "a"], ":2\r\n");
+    assert_eq!(a.read_reply(), kms("z", "a", "1").as_bytes());
+    wait_blocked(&mut p, 0);
+    check(&mut p, &["ZRANGE", "z", "0", "-1"], &arr(&["b"]));
+
+    // Served from the key that got data, whichever of its keys comes first.
+    send(&mut a, &["BZPOPMAX", "x", "y", "0"]);
+    wait_blocked(&mut p, 1);
+    check(&mut p, &["ZADD", "y", "5", "five", "6", "six"], ":2\r\n");
+    assert_eq!(a.read_reply(), kms("y", "six", "6").as_bytes());
+
+    // BZMPOP served after blocking pops up to COUNT.
+    send(&mut a, &["BZMPOP", "0", "2", "m", "n", "MIN", "COUNT", "2"]);
+    wait_blocked(&mut p, 1);
+    check(
+        &mut p,
+        &["ZADD", "n", "1", "a", "2", "b", "3", "c"],
+        ":3\r\n",
+    );
+    assert_eq!(
+        a.read_reply(),
+        mpop_reply("n", &[("a", "1"), ("b", "2")]).as_bytes()
+    );
+    check(&mut p, &["ZCARD", "n"], ":1\r\n");
+
+    // Other writes that create a sorted set wake it too.
+    send(&mut a, &["BZPOPMIN", "inc", "0"]);
+    wait_blocked(&mut p, 1);
+    check(&mut p, &["ZINCRBY", "inc", "2.5", "m"], "$3\r\n2.5\r\n");
+    assert_eq!(a.read_reply(), kms("inc", "m", "2.5").as_bytes());
+    send(&mut a, &["BZPOPMAX", "dst", "0"]);
+    wait_blocked(&mut p, 1);
+    check(&mut p, &["ZUNIONSTORE", "dst", "1", "y"], ":1\r\n");
+    assert_eq!(a.read_reply(), kms("dst", "five", "5").as_bytes());
+
+    // A key of another type keeps the waiter waiting; the sorted set that replaces it serves it.
+    send(&mut a, &["BZPOPMIN", "k", "0"]);
+    wait_blocked(&mut p, 1);
+    check(&mut p, &["RPUSH", "k", "x"], ":1\r\n");
+    assert!(silent_for(&mut a, 50));
+    check(&mut p, &["DEL", "k"], ":1\r\n");
+    check(&mut p, &["ZADD", "k", "3", "z"], ":1\r\n");
+    assert_eq!(a.read_reply(), kms("k", "z", "3").as_bytes());
+    wait_blocked(&mut p, 0);
+}
+
+#[test]
+fn blocking_pops_serve_waiters_first_come_first_served() {
+    let s = server();
+    let mut w: Vec<RawConn> = (0..3).map(|_| s.raw()).collect();
+    let mut p = s.raw();
+    for (i, c) in w.iter_mut().enumerate() {
+        send(c, &["BZPOPMIN", "q", "0"]);
+        wait_blocked(&mut p, i + 1);
+    }
+    // One ZADD of two members serves the first two waiters, in the order they came.
+    check(&mut p, &["ZADD", "q", "1", "a", "2", "b"], ":2\r\n");
+    assert_eq!(w[0].read_reply(), kms("q", "a", "1").as_bytes());
+    assert_eq!(w[1].read_reply(), kms("q", "b", "2").as_bytes());
+    assert!(silent_for(&mut w[2], 50));
+    check(&mut p, &["EXISTS", "q"], ":0\r\n");
+    check(&mut p, &["ZADD", "q", "3", "c", "4", "d"], ":2\r\n");
+    assert_eq!(w[2].read_reply(), kms("q", "c", "3").as_bytes());
+    check(&mut p, &["ZRANGE", "q", "0", "-1"], &arr(&["d"]));
+    wait_blocked(&mut p, 0);
+
+    // A BZMPOP waiter with a COUNT takes what it asks for before the next one is served.
+    send(&mut w[0], &["BZMPOP", "0", "1", "r", "MAX", "COUNT", "2"]);
+    wait_blocked(&mut p, 1);
+    send(&mut w[1], &["BZPOPMAX", "r", "0"]);
+    wait_blocked(&mut p, 2);
+    check(
+        &mut p,
+        &["ZADD", "r", "1", "a", "2", "b", "3", "c"],
+        ":3\r\n",
+    );
+    assert_eq!(
+        w[0].read_reply(),
+        mpop_reply("r", &[("c", "3"), ("b", "2")]).as_bytes()
+    );
+    assert_eq!(w[1].read_reply(), kms("r", "a", "1").as_bytes());
+    check(&mut p, &["EXISTS", "r"], ":0\r\n");
+}
+
+#[test]
+fn blocking_pops_resp3_shapes() {
+    let s = server();
+    let mut c = s.raw();
+    c.cmds(HELLO3);
+    check(
+        &mut c,
+        &["ZADD", "z", "1", "a", "2.5", "b", "3", "c", "inf", "d"],
+        ":4\r\n",
+    );
+    check(
+        &mut c,
+        &["BZPOPMIN", "z", "0"],
+        "*3\r\n$1\r\nz\r\n$1\r\na\r\n,1\r\n",
+    );
+    check(
+        &mut c,
+        &["BZPOPMAX", "z", "0"],
+        "*3\r\n$1\r\nz\r\n$1\r\nd\r\n,inf\r\n",
+    );
+    check(
+        &mut c,
+        &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "9"],
+        "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\nc\r\n,3\r\n",
+    );
+    // Served after blocking, the reply keeps the waiter's protocol.
+    let mut p = s.raw();
+    send(&mut c, &["BZPOPMAX", "z", "0"]);
+    wait_blocked(&mut p, 1);
+    check(&mut p, &["ZADD", "z", "0.5", "h"], ":1\r\n");
+    assert_eq!(c.read_reply(), b"*3\r\n$1\r\nz\r\n$1\r\nh\r\n,0.5\r\n");
+}
+
+#[test]
+fn blocking_pops_inside_multi_answer_at_once() {
+    let s = server();
+    let mut c = s.raw();
+    check(&mut c, &["SET", "str", "x"], "+OK\r\n");
+    c.cmds(&["MULTI"]);
+    for cmd in [
+        &["BZPOPMIN", "z", "0"][..],
+        &["BZPOPMAX", "z", "10"],
+        &["BZMPOP", "0", "1", "z", "MIN"],
+        &["ZADD", "z", "1", "a", "2", "b"],
+        &["BZPOPMAX", "z", "0"],
+        &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "5"],
+        &["BZPOPMIN", "str", "0"],
+        &["BZPOPMIN", "z", "abc"],
+    ] {
+        check(&mut c, cmd, "+QUEUED\r\n");
+    }
+    check(
+        &mut c,
+        &["EXEC"],
+        &format!(
+            "*8\r\n*-1\r\n*-1\r\n*-1\r\n:2\r\n{}{}{WRONGTYPE}{TIMEOUT_FLOAT}",
+            kms("z", "b", "2"),
+            mpop_reply("z", &[("a", "1")])
+        ),
+    );
+    c.cmds(HELLO3);
+    c.cmds(&["MULTI"]);
+    c.cmds(&["BZPOPMIN", "z", "0"]);
+    c.cmds(&["BZMPOP", "0", "1", "z", "MAX"]);
+    check(&mut c, &["EXEC"], "*2\r\n_\r\n_\r\n");
+    wait_blocked(&mut c, 0);
+}
+
+#[test]
+fn blocking_pops_and_watch() {
+    let s = server();
+    let mut a = s.raw();
+    let mut b = s.raw();
+    // Popping invalidates a WATCH on the key popped from, not on the other keys named.
+    for pop in [
+        &["BZMPOP", "0", "2", "z", "other", "MIN"][..],
+        &["ZMPOP", "1", "z", "MAX"],
+        &["BZPOPMIN", "z", "0"],
+    ] {
+        check(&mut a, &["ZADD", "z", "1", "a"], ":1\r\n");
+        check(&mut a, &["WATCH", "z"], "+OK\r\n");
+        assert!(b.cmds(pop).starts_with("*"), "{pop:?}");
+        a.cmds(&["MULTI"]);
+        a.cmds(&["PING"]);
+        check(&mut a, &["EXEC"], "*-1\r\n");
+    }
+    check(&mut a, &["ZADD", "z", "1", "a"], ":1\r\n");
+    check(&mut a, &["WATCH", "other"], "+OK\r\n");
+    check(
+        &mut b,
+        &["BZMPOP", "0", "2", "other", "z", "MIN"],
+        &mpop_reply("z", &[("a", "1")]),
+    );
+    a.cmds(&["MULTI"]);
+    a.cmds(&["PING"]);
+    check(&mut a, &["EXEC"], "*1\r\n+PONG\r\n");
+    // A waiter that is still waiting touches nothing.
+    check(&mut a, &["WATCH", "w"], "+OK\r\n");
+    send(&mut b, &["BZPOPMIN", "w", "0"]);
+    wait_blocked(&mut a, 1);
+    a.cmds(&["MULTI"]);
+    a.cmds(&["PING"]);
+    check(&mut a, &["EXEC"], "*1\r\n+PONG\r\n");
+    // Served after blocking, it does.
+    check(&mut a, &["WATCH", "w"], "+OK\r\n");
+    let mut p = s.raw();
+    check(&mut p, &["ZADD", "w", "1", "a"], ":1\r\n");
+    assert_eq!(b.read_reply(), kms("w", "a", "1").as_bytes());
+    a.cmds(&["MULTI"]);
+    a.cmds(&["PING"]);
+    check(&mut a, &["EXEC"], "*-1\r\n");
+}
+
+/// The commands a replica receives after the initial snapshot, PINGs skipped.
+struct ReplStream {
+    c: RawConn,
+}
+
+impl ReplStream {
+    fn attach(s: &TestServer) -> ReplStream {
+        let mut c = s.raw();
+        c.send(b"SYNC\r\n");
+        // The snapshot: `$<len>\r\n` and that many bytes, with no CRLF after them.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n") {
+            std::io::Read::read_exact(&mut c.stream, &mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let len: usize = String::from_utf8_lossy(&head[1..head.len() - 2])
+            .parse()
+            .unwrap();
+        let mut rdb = vec![0u8; len];
+        std::io::Read::read_exact(&mut c.stream, &mut rdb).unwrap();
+        ReplStream { c }
+    }
+
+    fn next(&mut self) -> String {
+        loop {
+            let r = String::from_utf8_lossy(&self.c.read_reply()).into_owned();
+            if !r.contains("\r\nPING\r\n") && !r.contains("\r\nping\r\n") {
+                return r;
+            }
+        }
+    }
+}
+
+#[test]
+fn blocking_pops_reach_replicas_as_zpop() {
+    let s = TestServer::start(&[]);
+    let mut repl = ReplStream::attach(&s);
+    let mut c = s.raw();
+    let mut w = s.raw();
+    check(
+        &mut c,
+        &[
+            "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
+        ],
+        ":5\r\n",
+    );
+    assert_eq!(repl.next(), arr(&["SELECT", "0"]));
+    assert!(repl.next().contains("ZADD"));
+    c.cmds(&["BZPOPMIN", "nokey", "z", "0"]);
+    assert_eq!(repl.next(), arr(&["ZPOPMIN", "z"]));
+    c.cmds(&["BZPOPMAX", "z", "0"]);
+    assert_eq!(repl.next(), arr(&["ZPOPMAX", "z"]));
+    // BZMPOP as ZPOPMIN/ZPOPMAX with the count it really popped.
+    c.cmds(&["BZMPOP", "0", "1", "z", "MAX", "COUNT", "9"]);
+    assert_eq!(repl.next(), arr(&["ZPOPMAX", "z", "3"]));
+    // Timed out or answered at once inside MULTI with nothing: nothing propagated. Served after
+    // blocking: the pop it did.
+    c.cmds(&["BZPOPMIN", "z", "0.01"]);
+    send(&mut w, &["BZPOPMAX", "z", "0"]);
+    wait_blocked(&mut c, 1);
+    c.cmds(&["ZADD", "z", "1", "a", "2", "b"]);
+    assert!(repl.next().contains("ZADD"));
+    assert_eq!(repl.next(), arr(&["ZPOPMAX", "z"]));
+    assert_eq!(w.read_reply(), kms("z", "b", "2").as_bytes());
+    send(&mut w, &["BZMPOP", "0", "1", "y", "MIN"]);
+    wait_blocked(&mut c, 1);
+    c.cmds(&["ZADD", "y", "1", "a"]);
+    assert!(repl.next().contains("ZADD"));
+    assert_eq!(repl.next(), arr(&["ZPOPMIN", "y", "1"]));
+    check(&mut c, &["SET", "end", "1"], "+OK\r\n");
+    assert_eq!(repl.next(), arr(&["SET", "end", "1"]));
+}

@@ -1,8 +1,12 @@
 //! Sorted-set commands, as Redis 7.0's `t_zset.c` has them: one generic worker per group (`zadd_generic`
 //! for ZADD/ZINCRBY, `zrange_generic` for the ZRANGE family and ZRANGESTORE, `zremrange_generic` for the
 //! ZREMRANGEBY* commands, `set_op` for ZUNION/ZINTER/ZDIFF, their *STORE forms and ZINTERCARD, and
-//! `pop_generic` for ZPOPMIN/ZPOPMAX/ZMPOP and, later, their blocking forms). Scores are parsed with C's
-//! `strtod`, as Redis parses them, and printed as `%.17g` without allocating.
+//! `pop_generic` for ZPOPMIN/ZPOPMAX/ZMPOP and their blocking forms BZPOPMIN/BZPOPMAX/BZMPOP). Scores are
+//! parsed with C's `strtod`, as Redis parses them, and printed as `%.17g` without allocating.
+//!
+//! Blocking pops work as the list family's (see `list.rs`): pop at once if a key holds a sorted set,
+//! else park the client; a re-run after a signal serves it from the signalled key alone, and inside
+//! MULTI/EXEC the timeout reply (a null array) comes at once.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -10,8 +14,8 @@ use std::io::Write;
 
 use super::repl::Propagate;
 use super::{
-    err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_NOT_FLOAT, ERR_NOT_INT,
-    ERR_SYNTAX, ERR_WRONGTYPE, FAST, READONLY, WRITE,
+    err, int_arg, Args, Cmd, CmdResult, Ctx, Error, BLOCKING, DENYOOM, ERR_NOT_FLOAT, ERR_NOT_INT,
+    ERR_SYNTAX, ERR_WRONGTYPE, FAST, NOSCRIPT, READONLY, WRITE,
 };
 use crate::protocol::Out;
 use crate::store::glob::glob_match;
@@ -166,6 +170,41 @@ pub static COMMANDS: &[Cmd] = &[
         G,
         "7.0.0",
         "Remove and return members with scores in a sorted set",
+        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements \
+         in the sorted set, and M being the number of elements popped.",
+    ),
+    Cmd::new(
+        "bzpopmin",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING | FAST,
+        (1, -2, 1),
+        bzpopmin,
+    )
+    .doc(
+        G,
+        "5.0.0",
+        "Remove and return the member with the lowest score from one or more sorted sets, or block \
+         until one is available",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+    ),
+    Cmd::new(
+        "bzpopmax",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING | FAST,
+        (1, -2, 1),
+        bzpopmax,
+    )
+    .doc(
+        G,
+        "5.0.0",
+        "Remove and return the member with the highest score from one or more sorted sets, or \
+         block until one is available",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+    ),
+    Cmd::new("bzmpop", -5, WRITE | BLOCKING, (0, 0, 0), bzmpop).doc(
+        G,
+        "7.0.0",
+        "Remove and return members with scores in a sorted set or block until one is available",
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements \
          in the sorted set, and M being the number of elements popped.",
     ),
@@ -1199,6 +1238,7 @@ pub fn pop_generic<'a>(
         reply_score(out, s);
     }
     drop_if_empty(db, i);
+    ctx.touch_key(ctx.db, key);
     Ok(Some((key, n)))
 }
 
@@ -1293,6 +1333,196 @@ pub fn mpop_propagation(popped: Option<(&[u8], usize)>, max: bool) -> Propagate 
         }
         None => Propagate::Nothing,
     }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// BZPOPMIN, BZPOPMAX, BZMPOP.
+
+const ERR_TIMEOUT_FLOAT: &str = "ERR timeout is not a float or out of range";
+const ERR_TIMEOUT_NEG: &str = "ERR timeout is negative";
+
+/// A blocking timeout in seconds, as Redis 7.0.15's `getTimeoutFromObjectOrReply`: a C `long double`
+/// (so `0x1p3` and `1e3` work) times 1000, rounded up to whole milliseconds (0.0001 waits 1 ms, not
+/// forever; -0.0001 rounds to 0, which is forever) and converted to a `long long`, which an overflow
+/// turns negative. Returns the deadline in unix ms, 0 for none. Read from the value's 17-decimal text, it
+/// can only tell a product within 1e-14 of a whole millisecond from it by the rounding Redis's x86-64 build
+/// shows (so `-0.0010000000000000001`, which Redis finds negative, reads as `-0.001`: forever).
+fn parse_timeout(now: u64, arg: &[u8]) -> Result<u64, Error> {
+    let mut buf = [0u8; super::string::LD_CHARS];
+    // The shim parses with strtold as Redis's string2ld does and prints the value as `%.17Lf` (trailing
+    // zeros cut): the whole milliseconds and 14 digits of their fraction.
+    let n = match super::string::add_long_double(None, arg, &mut buf) {
+        Ok(n) => n,
+        // An infinite value overflows the conversion to an integer, which Redis then finds negative.
+        Err(e) if e.0.contains("NaN") => return err(ERR_TIMEOUT_NEG),
+        Err(_) => return err(ERR_TIMEOUT_FLOAT),
+    };
+    let text = &buf[..n];
+    let (neg, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let mut parts = digits.splitn(2, |&c| c == b'.');
+    let int = parts.next().unwrap_or_default();
+    let frac = parts.next().unwrap_or_default();
+    let frac_digit = |k: usize| frac.get(k).unwrap_or(&b'0');
+    let Some(ms) = decimal(int.iter().chain((0..3).map(frac_digit))) else {
+        return err(ERR_TIMEOUT_NEG);
+    };
+    const SCALE: u128 = 100_000_000_000_000;
+    let rest = decimal((3..17).map(frac_digit)).unwrap_or_default();
+    // The product is rounded to the long double's 64-bit mantissa before it is rounded up: a fraction
+    // under half its unit in the last place (`2^(e-63)` for a product in [2^e, 2^(e+1))) is lost.
+    let e = 127 - i64::from((ms | 1).leading_zeros());
+    let shift = (64 - e) as u32;
+    let below_half_ulp = |f: u128| shift <= 80 && (f << shift) <= SCALE;
+    let ms = if neg {
+        if ms == 1 && rest == 0 {
+            // -0.001 as a long double is a hair above -1/1000, and its product with 1000 stays above -1.
+            0
+        } else if rest > 0 && below_half_ulp(SCALE - rest) {
+            ms + 1
+        } else {
+            ms
+        }
+    } else if rest > 0 && !below_half_ulp(rest) {
+        ms + 1
+    } else {
+        ms
+    };
+    match ms {
+        0 => Ok(0),
+        _ if neg || ms > i64::MAX as u128 => err(ERR_TIMEOUT_NEG),
+        ms => Ok(now.saturating_add(ms as u64)),
+    }
+}
+
+/// The value of decimal digits, None when it overflows.
+fn decimal<'d>(mut digits: impl Iterator<Item = &'d u8>) -> Option<u128> {
+    digits.try_fold(0u128, |acc, &d| {
+        acc.checked_mul(10)?
+            .checked_add(u128::from(d.wrapping_sub(b'0')))
+    })
+}
+
+/// The first of `keys` that exists, which must hold a sorted set (Redis's `lookupKeyWrite`, so no
+/// keyspace hit or miss is counted).
+fn first_zset<'a>(
+    ctx: &mut Ctx,
+    keys: impl Iterator<Item = &'a [u8]>,
+) -> Result<Option<&'a [u8]>, Error> {
+    let now = ctx.st.now;
+    let db = &mut ctx.st.dbs[ctx.db];
+    for k in keys {
+        if let Some(i) = db.lookup(k, now) {
+            zset_at(db, i)?;
+            return Ok(Some(k));
+        }
+    }
+    Ok(None)
+}
+
+/// True when `key` holds a sorted set: what a blocked client's re-run needs to be served from it.
+fn holds_zset(ctx: &mut Ctx, key: &[u8]) -> bool {
+    let now = ctx.st.now;
+    let db = &mut ctx.st.dbs[ctx.db];
+    db.lookup(key, now)
+        .is_some_and(|i| matches!(db.entry(i).val, Value::ZSet(_)))
+}
+
+/// Pops for a blocking command from `key` (known to hold a sorted set): BZPOPMIN/BZPOPMAX's
+/// `[key, member, score]` (`count` -1), or BZMPOP's `[key, [[member, score] ...]]`. Replicas get the
+/// ZPOPMIN/ZPOPMAX that did the same.
+fn bpop_serve(ctx: &mut Ctx, key: &[u8], max: bool, count: i64) -> CmdResult {
+    let mpop = count != -1;
+    let shape = PopShape {
+        emit_key: true,
+        nested: mpop,
+        nil_when_empty: mpop,
+    };
+    let popped = pop_generic(ctx, [key], max, count, shape)?;
+    if !ctx.st.replicas.is_empty() {
+        ctx.prop = if mpop {
+            mpop_propagation(popped, max)
+        } else {
+            let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            Propagate::args([name, key])
+        };
+    }
+    Ok(())
+}
+
+/// Parks the client on `keys` until `deadline`, or in a re-run lets it keep its place; inside EXEC (or
+/// wherever blocking is denied) it gets the timeout reply, a null array, at once.
+fn bpop_block<'k>(ctx: &mut Ctx, args: &Args, keys: impl Iterator<Item = &'k [u8]>, deadline: u64) {
+    if !ctx.may_block() {
+        ctx.out.null_array();
+        return;
+    }
+    let keys = if ctx.reexec {
+        Vec::new()
+    } else {
+        keys.map(Box::from).collect()
+    };
+    ctx.block(args, keys, deadline, true);
+}
+
+/// Serves a blocking pop at once, from the signalled key in a re-run (where a key of another type
+/// keeps the client waiting) or else from the first existing key, or blocks. `count` -1 is BZPOPMIN's
+/// single pop. The keys are the `numkeys` arguments from `first`.
+fn bpop_generic(
+    ctx: &mut Ctx,
+    args: &Args,
+    first: usize,
+    numkeys: usize,
+    timeout: &[u8],
+    max: bool,
+    count: i64,
+) -> CmdResult {
+    let deadline = parse_timeout(ctx.st.now, timeout)?;
+    let keys = || (first..first + numkeys).filter_map(|i| args.get(i));
+    if let (true, Some(k)) = (ctx.reexec, ctx.ready_key) {
+        if holds_zset(ctx, k) {
+            return bpop_serve(ctx, k, max, count);
+        }
+    } else if let Some(k) = first_zset(ctx, keys())? {
+        return bpop_serve(ctx, k, max, count);
+    }
+    bpop_block(ctx, args, keys(), deadline);
+    Ok(())
+}
+
+/// BZPOPMIN key [key ...] timeout
+pub fn bzpopmin(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    bpop_generic(
+        ctx,
+        args,
+        1,
+        args.len() - 2,
+        &args[args.len() - 1],
+        false,
+        -1,
+    )
+}
+
+/// BZPOPMAX key [key ...] timeout
+pub fn bzpopmax(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    bpop_generic(
+        ctx,
+        args,
+        1,
+        args.len() - 2,
+        &args[args.len() - 1],
+        true,
+        -1,
+    )
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN | MAX [COUNT count]
+pub fn bzmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // As Redis, the numkeys and options are checked before the timeout.
+    let (numkeys, max, count) = parse_mpop(args, 2)?;
+    bpop_generic(ctx, args, 3, numkeys, &args[1], max, count)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1905,5 +2135,34 @@ mod tests {
         assert_eq!(fmt_flat_score(1e19, &mut b), b"1e+19");
         assert_eq!(fmt_flat_score(1.5, &mut b), b"1.5");
         assert_eq!(fmt_flat_score(f64::NEG_INFINITY, &mut b), b"-inf");
+    }
+
+    #[test]
+    fn timeouts_read_like_redis_7_0_15() {
+        let ok = |t: &str| parse_timeout(1000, t.as_bytes()).ok();
+        let msg = |t: &str| parse_timeout(1000, t.as_bytes()).err().map(|e| e.0);
+        assert_eq!(ok("0"), Some(0));
+        assert_eq!(ok("0.1"), Some(1100));
+        assert_eq!(ok("1e-1"), Some(1100));
+        assert_eq!(ok("0x10"), Some(17_000));
+        assert_eq!(ok("2.5"), Some(3500));
+        // Rounded up to whole milliseconds: a positive fraction of one waits one, a negative one forever.
+        assert_eq!(ok("0.0001"), Some(1001));
+        assert_eq!(ok("0.0011"), Some(1002));
+        assert_eq!(ok("-0.0001"), Some(0));
+        assert_eq!(ok("-0.00099"), Some(0));
+        assert_eq!(ok("-0.001"), Some(0));
+        // Near LLONG_MAX milliseconds the product's rounding to 64 bits decides.
+        assert_eq!(ok("9223372036854775.807"), Some(1000 + i64::MAX as u64));
+        assert_eq!(ok("9223372036854775"), Some(9_223_372_036_854_776_000));
+        for t in ["-1", "-0.0011", "-0.002", "inf", "-inf", "1e16", "1e400"] {
+            assert_eq!(msg(t).as_deref(), Some(ERR_TIMEOUT_NEG), "{t}");
+        }
+        for t in ["9223372036854775.808", "9223372036854776"] {
+            assert_eq!(msg(t).as_deref(), Some(ERR_TIMEOUT_NEG), "{t}");
+        }
+        for t in ["abc", "nan", " 1", "1 ", ""] {
+            assert_eq!(msg(t).as_deref(), Some(ERR_TIMEOUT_FLOAT), "{t}");
+        }
     }
 }
