@@ -191,8 +191,6 @@ const ERR_COUNT: &str = "ERR count should be greater than 0";
 const ERR_RANGE: &str = "ERR index out of range";
 const ERR_RANK: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the \
      second ... or use negative to start from the end of the list";
-const ERR_TIMEOUT_FLOAT: &str = "ERR timeout is not a float or out of range";
-const ERR_TIMEOUT_NEG: &str = "ERR timeout is negative";
 
 #[inline]
 fn as_list(v: &Value) -> Option<&List> {
@@ -284,42 +282,8 @@ fn int_at_least(arg: &[u8], min: i64, msg: &'static str) -> Result<i64, Error> {
     }
 }
 
-/// A blocking timeout in seconds, as Redis 7.0's `getTimeoutFromObjectOrReply`: parsed as a C `long
-/// double` (so `0x1p3` and `1e3` work), multiplied by 1000 and truncated toward zero, so anything under a
-/// millisecond means "forever" and a value whose milliseconds overflow a `long long` reads as negative.
-/// Returns the deadline in unix ms, 0 for none.
-fn parse_timeout(now: u64, arg: &[u8]) -> Result<u64, Error> {
-    let mut buf = [0u8; super::string::LD_CHARS];
-    // The shim parses with strtold exactly as Redis's string2ld and prints the value back as `%.17Lf`
-    // (trailing zeros cut), which is enough digits to read the milliseconds from.
-    let n = match super::string::add_long_double(None, arg, &mut buf) {
-        Ok(n) => n,
-        // An infinite value overflows the conversion to an integer, which Redis then finds negative.
-        Err(e) if e.0.contains("NaN or Infinity") => return err(ERR_TIMEOUT_NEG),
-        Err(_) => return err(ERR_TIMEOUT_FLOAT),
-    };
-    let text = &buf[..n];
-    let (neg, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let mut parts = digits.splitn(2, |&c| c == b'.');
-    let int = parts.next().unwrap_or_default();
-    let frac = parts.next().unwrap_or_default();
-    let ms = int
-        .iter()
-        .chain(frac.iter().chain(b"000").take(3))
-        .try_fold(0i64, |acc, &d| {
-            acc.checked_mul(10)?
-                .checked_add(i64::from(d.wrapping_sub(b'0')))
-        });
-    match ms {
-        None => err(ERR_TIMEOUT_NEG),
-        Some(ms) if neg && ms > 0 => err(ERR_TIMEOUT_NEG),
-        Some(0) => Ok(0),
-        Some(ms) => Ok(now.saturating_add(ms as u64)),
-    }
-}
+/// Blocking timeouts read exactly as the sorted-set family reads them (Redis's `getTimeoutFromObjectOrReply`).
+use super::zset::parse_timeout;
 
 /// Writes the first `count` elements from one end (as an array, head-to-tail from the head, tail-to-head
 /// from the tail) and removes them; the list must not be empty. Returns how many.
@@ -949,15 +913,20 @@ mod tests {
         assert_eq!(ok("1e-1"), Some(1100));
         assert_eq!(ok("0x10"), Some(17_000));
         assert_eq!(ok("2.5"), Some(3500));
-        // Under a millisecond truncates to 0, which waits forever, whatever the sign.
-        assert_eq!(ok("0.0001"), Some(0));
+        // Under a millisecond rounds up: a positive one waits 1 ms, a negative one rounds to 0 (forever).
+        assert_eq!(ok("0.0001"), Some(1001));
         assert_eq!(ok("-0.0001"), Some(0));
+        assert_eq!(ok("-0.001"), Some(0));
         assert_eq!(ok("9223372036854775.807").map(|d| d > 1000), Some(true));
         for t in ["-1", "inf", "-inf", "1e16", "1e400"] {
-            assert_eq!(msg(t).as_deref(), Some(ERR_TIMEOUT_NEG), "{t}");
+            assert_eq!(msg(t).as_deref(), Some("ERR timeout is negative"), "{t}");
         }
         for t in ["abc", "nan", " 1", "1 ", ""] {
-            assert_eq!(msg(t).as_deref(), Some(ERR_TIMEOUT_FLOAT), "{t}");
+            assert_eq!(
+                msg(t).as_deref(),
+                Some("ERR timeout is not a float or out of range"),
+                "{t}"
+            );
         }
     }
 

@@ -1347,7 +1347,7 @@ const ERR_TIMEOUT_NEG: &str = "ERR timeout is negative";
 /// turns negative. Returns the deadline in unix ms, 0 for none. Read from the value's 17-decimal text, it
 /// can only tell a product within 1e-14 of a whole millisecond from it by the rounding Redis's x86-64 build
 /// shows (so `-0.0010000000000000001`, which Redis finds negative, reads as `-0.001`: forever).
-fn parse_timeout(now: u64, arg: &[u8]) -> Result<u64, Error> {
+pub(crate) fn parse_timeout(now: u64, arg: &[u8]) -> Result<u64, Error> {
     let mut buf = [0u8; super::string::LD_CHARS];
     // The shim parses with strtold as Redis's string2ld does and prints the value as `%.17Lf` (trailing
     // zeros cut): the whole milliseconds and 14 digits of their fraction.
