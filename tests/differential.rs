@@ -199,7 +199,10 @@ const ENABLED: &[&str] = &[
     "zremrangebylex",
     "zpopmin",
     "zpopmax",
+    "bzpopmin",
+    "bzpopmax",
     "zmpop",
+    "bzmpop",
     "zunion",
     "zinter",
     "zdiff",
@@ -223,7 +226,6 @@ const ENABLED: &[&str] = &[
     "pubsub|shardnumsub",
     "pubsub|numpat",
     // Not yet:
-    // "bzpopmin", "bzpopmax", "bzmpop" (not in the tree yet),
     // "watch" (which writes invalidate a WATCH: see `watch_matches_redis`),
     // "exec|arity" (EXEC with the wrong arity must be an EXECABORT that ends the transaction).
 ];
