@@ -489,6 +489,18 @@ fn reject(ctx: &mut Ctx, idx: Option<usize>, msg: &[u8]) {
     }
     if let Some(i) = idx {
         ctx.st.cmdstats[i].rejected += 1;
+        let r = &registry().all[i];
+        if r.parent.is_none() && r.cmd.name == "exec" {
+            // A refused EXEC discards the transaction and says why (Redis's execCommandAbort); reasons
+            // Redis formats itself carry no ERR prefix there.
+            multi::end_transaction(ctx.st, ctx.conns, ctx.id);
+            let why = msg.strip_prefix(b"ERR ").unwrap_or(msg);
+            let mut full = b"EXECABORT Transaction discarded because of: ".to_vec();
+            full.extend_from_slice(why);
+            ctx.st.count_error(&full);
+            ctx.out.error(&full);
+            return;
+        }
     }
     ctx.st.count_error(msg);
     ctx.out.error(msg);

@@ -176,7 +176,7 @@ fn unwatch(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 }
 
 /// Leaves MULTI state and forgets every WATCH (after EXEC or DISCARD, as Redis does).
-fn end_transaction(st: &mut State, conns: &mut Slab<Conn>, id: usize) {
+pub(crate) fn end_transaction(st: &mut State, conns: &mut Slab<Conn>, id: usize) {
     let c = &mut conns[id];
     c.multi = None;
     c.multi_error = false;
