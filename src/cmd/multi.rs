@@ -99,11 +99,6 @@ fn discard(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Ends the client's transaction and its WATCHes without running it (EXEC refused before it runs).
-pub fn discard_transaction(ctx: &mut Ctx) {
-    end_transaction(ctx.st, ctx.conns, ctx.id);
-}
-
 /// EXEC
 fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     if ctx.conn().multi.is_none() {

@@ -869,13 +869,9 @@ pub fn admission(ctx: &mut Ctx, flags: u32, top: &str) -> Option<String> {
     None
 }
 
-/// The error for a refused command; EXEC's ends its transaction, as Redis's execCommandAbort does.
-fn refusal(ctx: &mut Ctx, top: &str, msg: &str) -> String {
-    if top != "exec" || ctx.conns[ctx.id].multi.is_none() {
-        return msg.to_string();
-    }
-    super::multi::discard_transaction(ctx);
-    format!("EXECABORT Transaction discarded because of: {msg}")
+/// The error for a refused command (a refused EXEC gets its EXECABORT form in `reject`).
+fn refusal(_ctx: &mut Ctx, _top: &str, msg: &str) -> String {
+    msg.to_string()
 }
 
 // ---------------------------------------------------------------------------------------------------------
