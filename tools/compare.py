@@ -156,6 +156,22 @@ def keys_rss(pid, port, n=1_000_000):
     return (after - before) * 1024 / n
 
 
+def hashes_rss(pid, port, n=1_000_000):
+    """RSS growth for n hashes hash:0000000... of 10 fields f0..f9 with 8-byte values (redis-cli --pipe)."""
+    before = rss_kb(pid)
+    buf = bytearray()
+    for i in range(n):
+        k = b"hash:%07d" % i
+        buf += b"*22\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n" % (len(k), k)
+        for f in range(10):
+            buf += b"$2\r\nf%d\r\n$8\r\nv%07d\r\n" % (f, (i * 10 + f) % 10_000_000)
+    subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=bytes(buf), capture_output=True, check=True)
+    time.sleep(0.5)
+    after = rss_kb(pid)
+    subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], capture_output=True)
+    return (after - before) * 1024 / n
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
@@ -165,6 +181,7 @@ def main():
     ap.add_argument("--memory", action="store_true", help="also measure RSS rows")
     ap.add_argument("--only", default="", help="regex of rows to run")
     ap.add_argument("--types", action="store_true", help="also run the list/set/hash/zset rows")
+    ap.add_argument("--hashes", action="store_true", help="also measure RSS of 1,000,000 10-field hashes")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
@@ -261,6 +278,15 @@ def main():
             fk = keys_rss(servers["ferrokv"][0].pid, servers["ferrokv"][1])
             rk = keys_rss(servers["redis"][0].pid, servers["redis"][1])
             print(f"| RSS per key (1,000,000 keys, 16-byte values) | {fk:,.1f} B | {rk:,.1f} B | {fk / rk:.2f} |")
+        if args.hashes:
+            if not args.memory:
+                print()
+                print("| memory | ferrokv | Redis | ratio |")
+                print("|---|---:|---:|---:|")
+            fh = hashes_rss(servers["ferrokv"][0].pid, servers["ferrokv"][1])
+            rh = hashes_rss(servers["redis"][0].pid, servers["redis"][1])
+            print(f"| RSS per hash (1,000,000 hashes of 10 fields, 8-byte values) | {fh:,.1f} B | {rh:,.1f} B "
+                  f"| {fh / rh:.2f} |")
     finally:
         for proc, _ in servers.values():
             proc.terminate()
