@@ -636,8 +636,9 @@ fn run(ctx: &mut Ctx, args: &Args) {
     }
     ctx.conns[ctx.id].last_cmd = Some(idx);
     let repl = !ctx.st.replicas.is_empty() && !ctx.conns[ctx.id].replica;
-    // Only WATCH and replication need to know whether a write changed anything.
-    let track = repl || ctx.st.waiters.watch_count > 0;
+    // Whether a write changed anything (per-database change counters) feeds WATCH, replication and the
+    // dirty count; reads skip the bookkeeping.
+    let track = repl || ctx.st.waiters.watch_count > 0 || cmd.flags & WRITE != 0;
     let muts = if track { repl::total_muts(ctx) } else { 0 };
     ctx.prop = repl::Propagate::AsIs;
     let start = crate::util::now_ns();
@@ -646,12 +647,17 @@ fn run(ctx: &mut Ctx, args: &Args) {
     if track {
         let reclaimed = after_expiry(ctx);
         // Keys reclaimed by expiry were handled on their own; a write that left the rest alone (a failed
-        // SET NX, DEL of a missing key, a blocking pop still waiting) invalidates and propagates nothing.
+        // SET NX, DEL of a missing key, a blocking pop still waiting, a SETBIT to the bit it had) counts as
+        // no change.
         let waiting = ctx.still_blocked || ctx.conns[ctx.id].blocked.is_some();
         changed = cmd.flags & WRITE != 0
             && res.is_ok()
             && !waiting
+            && !matches!(ctx.prop, repl::Propagate::Nothing)
             && repl::total_muts(ctx) > muts + reclaimed;
+        if changed {
+            ctx.st.dirty += 1;
+        }
         if changed && ctx.st.waiters.watch_count > 0 {
             touch_command_keys(ctx, cmd, args);
         }

@@ -716,7 +716,9 @@ fn info_memory(st: &State, s: &mut String) {
 
 fn info_persistence(st: &State, s: &mut String) {
     // No persistence: nothing loads, saves, forks or rewrites, ever.
-    s.push_str("loading:0\r\nasync_loading:0\r\nrdb_bgsave_in_progress:0\r\n");
+    s.push_str("loading:0\r\nasync_loading:0\r\n");
+    line(s, "rdb_changes_since_last_save", st.dirty);
+    s.push_str("rdb_bgsave_in_progress:0\r\n");
     line(s, "rdb_last_save_time", st.lastsave);
     s.push_str("rdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:0\r\n");
     s.push_str("aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n");

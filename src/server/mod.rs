@@ -96,6 +96,8 @@ pub struct State {
     pub arena: Vec<u8>,
     /// Connections with output to write at the end of the iteration.
     pub to_flush: Vec<usize>,
+    /// Write commands that changed something (INFO's rdb_changes_since_last_save; nothing is ever saved).
+    pub dirty: u64,
     /// Connections attached with SYNC/PSYNC.
     pub replicas: Vec<usize>,
     /// Database the replication stream last SELECTed.
@@ -150,6 +152,7 @@ impl State {
             waiters: waiters::Waiters::new(cfg_databases),
             arena: Vec::with_capacity(KEEP_BUF),
             to_flush: Vec::new(),
+            dirty: 0,
             replicas: Vec::new(),
             repl_db: None,
             repl_pending: None,
