@@ -1732,6 +1732,7 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.touch_all_watched(b, Some(a));
     }
     ctx.st.dbs.swap(a, b);
+    crate::store::db::bump_muts();
     // Clients stay blocked on their db index, not on the data: wake those whose key the swap brought in.
     for db in [a, b] {
         let st = &mut *ctx.st;

@@ -5,6 +5,7 @@
 //! directly instead of sampling.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::HashTable;
 
@@ -36,8 +37,25 @@ pub struct Db {
     /// While some client WATCHes a key here, keys reclaimed by expiry are logged, so the WATCH sees it.
     pub track_expired: bool,
     pub expired_log: Vec<Box<[u8]>>,
-    /// Bumped by every change (and every mutable access): a write command that left it alone did nothing.
-    pub muts: u64,
+}
+
+/// Bumped by every change to any database (and every mutable access): a write command that left it alone
+/// did nothing. One process-wide counter, so telling costs a load, not a walk over the databases; plain
+/// load and store, as only the loop thread writes it.
+static MUTS: AtomicU64 = AtomicU64::new(0);
+
+#[inline]
+pub fn bump_muts() {
+    MUTS.store(
+        MUTS.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
+}
+
+/// The change counter (see `bump_muts`).
+#[inline]
+pub fn muts() -> u64 {
+    MUTS.load(Ordering::Relaxed)
 }
 
 /// True when a deadline has passed. Redis keeps a key alive through its deadline millisecond.
@@ -57,7 +75,6 @@ impl Db {
             expired: 0,
             track_expired: false,
             expired_log: Vec::new(),
-            muts: 0,
         }
     }
 
@@ -128,13 +145,13 @@ impl Db {
     pub fn entry_mut(&mut self, i: u32) -> &mut Entry {
         // Handing out a mutable entry counts as a change: replication decides by `muts` whether a write
         // command did anything.
-        self.muts += 1;
+        bump_muts();
         self.slots[i as usize].as_mut().expect("live slot")
     }
 
     /// Inserts a key known to be absent; returns its index.
     pub fn insert_new(&mut self, key: &[u8], val: Value, now: u64) -> u32 {
-        self.muts += 1;
+        bump_muts();
         let entry = Entry {
             key: Bytes::new(key),
             val,
@@ -216,7 +233,7 @@ impl Db {
 
     /// Removes the entry at `i` and returns it.
     pub fn remove_at(&mut self, i: u32) -> Entry {
-        self.muts += 1;
+        bump_muts();
         let h = hash_bytes(self.seed, self.entry(i).key.as_slice());
         if let Ok(slot) = self.table.find_entry(h, |&j| j == i) {
             slot.remove();
@@ -242,7 +259,7 @@ impl Db {
         if old == at {
             return;
         }
-        self.muts += 1;
+        bump_muts();
         if old != 0 {
             self.expires.remove(&(old, i));
         }
@@ -270,10 +287,10 @@ impl Db {
     /// Moves every key out into the returned Db and leaves this one empty with its settings and counters,
     /// so the old contents can be freed elsewhere (FLUSHALL ASYNC drops them on a background thread).
     pub fn take(&mut self) -> Db {
+        bump_muts();
         let empty = Db {
             expired: self.expired,
             track_expired: self.track_expired,
-            muts: self.muts + 1,
             expired_log: std::mem::take(&mut self.expired_log),
             ..Db::new(self.seed)
         };
@@ -282,6 +299,7 @@ impl Db {
 
     /// Deletes every key.
     pub fn clear(&mut self) {
+        bump_muts();
         *self = Db {
             expired: self.expired,
             track_expired: self.track_expired,
