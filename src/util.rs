@@ -38,11 +38,6 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses a u64 with the same strictness as `parse_i64` (used for lengths in the protocol).
-pub fn parse_len(s: &[u8]) -> Option<i64> {
-    parse_i64(s)
-}
-
 /// Formats `v` into `buf` without allocating and returns the digits.
 pub fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = v.unsigned_abs();

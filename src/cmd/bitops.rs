@@ -4,6 +4,7 @@
 //! `raw` encoding whatever its length (Redis unshares it before writing), and an integer-encoded string is
 //! read through its decimal form.
 
+use super::read_lookup;
 use super::repl::Propagate;
 use super::{
     err, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_NOT_INT, ERR_SYNTAX, ERR_WRONGTYPE, FAST,
@@ -89,18 +90,6 @@ fn bit_offset(max_bulk: u64, arg: &[u8], hash_bits: u32) -> Result<u64, Error> {
     Ok(off as u64)
 }
 
-/// Looks `key` up for reading, counting a keyspace hit or miss as Redis's `lookupKeyRead` does.
-fn read_lookup(ctx: &mut Ctx, key: &[u8]) -> Option<u32> {
-    let now = ctx.st.now;
-    let found = ctx.st.dbs[ctx.db].lookup(key, now);
-    if found.is_some() {
-        ctx.st.stats.keyspace_hits += 1;
-    } else {
-        ctx.st.stats.keyspace_misses += 1;
-    }
-    found
-}
-
 /// The string value at arena index `i` (an integer in its decimal form), or WRONGTYPE.
 fn string_at<'a>(db: &'a Db, i: u32, tmp: &'a mut [u8; 20]) -> Result<&'a [u8], Error> {
     db.entry(i)
@@ -126,7 +115,7 @@ fn with_string_for_write<R>(
             if !e.val.is_string() {
                 return err(ERR_WRONGTYPE);
             }
-            let mut buf = take_string(&mut e.val);
+            let mut buf = Value::take_string(&mut e.val);
             let grown = buf.len() < need;
             if grown {
                 buf.resize(need, 0);
@@ -140,21 +129,6 @@ fn with_string_for_write<R>(
             let r = f(&mut buf, true);
             db.insert_new(key, Value::Str(Bytes::raw(buf)), now);
             Ok(r)
-        }
-    }
-}
-
-/// Takes a string value out as an owned buffer (no copy when it already lives on the heap), leaving a
-/// placeholder the caller overwrites.
-fn take_string(v: &mut Value) -> Vec<u8> {
-    match std::mem::replace(v, Value::Int(0)) {
-        Value::Str(Bytes::Heap(b) | Bytes::Raw(b)) => b.into_vec(),
-        other => {
-            let mut tmp = [0u8; 20];
-            other
-                .as_bytes(&mut tmp)
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default()
         }
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use super::keys::parse_cursor;
+use super::read_lookup;
 use super::repl::Propagate;
 use super::string::{add_long_double, LD_CHARS};
 use super::{
@@ -133,18 +134,6 @@ const ERR_OUT_OF_RANGE: &str = "ERR value is out of range";
 const ERR_HASH_NOT_INT: &str = "ERR hash value is not an integer";
 const ERR_HASH_NOT_FLOAT: &str = "ERR hash value is not a float";
 const ERR_INCR_NAN: &str = "ERR value is NaN or Infinity";
-
-/// Looks `key` up for reading, counting a keyspace hit or miss as Redis's `lookupKeyRead` does.
-pub(super) fn read_lookup(ctx: &mut Ctx, key: &[u8]) -> Option<u32> {
-    let now = ctx.st.now;
-    let found = ctx.st.dbs[ctx.db].lookup(key, now);
-    if found.is_some() {
-        ctx.st.stats.keyspace_hits += 1;
-    } else {
-        ctx.st.stats.keyspace_misses += 1;
-    }
-    found
-}
 
 /// How large a reply of random picks may grow before it stops: a count like -9223372036854775807 would
 /// never end (Redis 7.0's SRANDMEMBER runs out of memory on it). Past the client's hard output limit the

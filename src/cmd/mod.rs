@@ -728,6 +728,19 @@ fn touch_command_keys(ctx: &mut Ctx, cmd: &Cmd, args: &Args) {
     }
 }
 
+/// Looks `key` up in the selected database for reading, counting a keyspace hit or miss as Redis's
+/// `lookupKeyRead` does (write lookups count neither).
+pub fn read_lookup(ctx: &mut Ctx, key: &[u8]) -> Option<u32> {
+    let now = ctx.st.now;
+    let found = ctx.st.dbs[ctx.db].lookup(key, now);
+    if found.is_some() {
+        ctx.st.stats.keyspace_hits += 1;
+    } else {
+        ctx.st.stats.keyspace_misses += 1;
+    }
+    found
+}
+
 /// The argument at `i` as an integer, or Redis's "not an integer" error.
 pub fn int_arg(args: &Args, i: usize) -> Result<i64, Error> {
     crate::util::parse_i64(&args[i]).ok_or_else(|| ERR_NOT_INT.into())

@@ -6,10 +6,11 @@
 //! does. Set replies are RESP3 sets; SRANDMEMBER's and SMISMEMBER's are arrays, as in Redis.
 
 use super::hash::{
-    abandon_reply, bulk_elem, read_lookup, reply_cap, sample_distinct, scan_match, scan_opts,
+    abandon_reply, bulk_elem, reply_cap, sample_distinct, scan_match, scan_opts,
     ERR_INVALID_CURSOR, ERR_RANGE_LONG, SCAN_COMPLEXITY,
 };
 use super::keys::parse_cursor;
+use super::read_lookup;
 use super::repl::Propagate;
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_SYNTAX, ERR_WRONGTYPE, FAST,

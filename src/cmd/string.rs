@@ -5,6 +5,7 @@
 //! since `OBJECT ENCODING` shows it: stored arguments are integer-encoded when canonical, APPEND and
 //! SETRANGE produce `raw`, the INCR family `int`, INCRBYFLOAT a plain string.
 
+use super::read_lookup;
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_NOT_FLOAT, ERR_NOT_INT,
     ERR_OVERFLOW, ERR_SYNTAX, ERR_WRONGTYPE, FAST, READONLY, WRITE,
@@ -165,19 +166,6 @@ const ERR_LCS_IDX_LEN: &str = "ERR If you want both the length and indexes, plea
 const ERR_LCS_MEM: &str =
     "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
 
-/// Looks `key` up in the selected database for reading, counting a keyspace hit or miss as Redis's
-/// `lookupKeyRead` does (write lookups count neither).
-fn read_lookup(ctx: &mut Ctx, key: &[u8]) -> Option<u32> {
-    let now = ctx.st.now;
-    let found = ctx.st.dbs[ctx.db].lookup(key, now);
-    if found.is_some() {
-        ctx.st.stats.keyspace_hits += 1;
-    } else {
-        ctx.st.stats.keyspace_misses += 1;
-    }
-    found
-}
-
 /// Replies with a string value as a bulk; WRONGTYPE (before any byte is written) for other types.
 fn reply_string(out: &mut Out, v: &Value) -> CmdResult {
     let mut tmp = [0u8; 20];
@@ -208,21 +196,6 @@ fn check_len(ctx: &Ctx, size: u64, add: u64) -> CmdResult {
         return err(ERR_TOO_BIG);
     }
     Ok(())
-}
-
-/// Takes a string value out of its entry as an owned buffer (no copy when it already lives on the
-/// heap), leaving a placeholder the caller overwrites. Only called on values known to be strings.
-fn take_string(v: &mut Value) -> Vec<u8> {
-    match std::mem::replace(v, Value::Int(0)) {
-        Value::Str(Bytes::Heap(b) | Bytes::Raw(b)) => b.into_vec(),
-        other => {
-            let mut tmp = [0u8; 20];
-            other
-                .as_bytes(&mut tmp)
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default()
-        }
-    }
 }
 
 /// The expiry options of SET and GETEX.
@@ -568,7 +541,7 @@ pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     check_len(ctx, cur as u64, add.len() as u64)?;
     let e = ctx.st.dbs[ctx.db].entry_mut(i);
-    let mut s = take_string(&mut e.val);
+    let mut s = Value::take_string(&mut e.val);
     // One exact reallocation, so the boxed slice keeps no spare capacity.
     s.reserve_exact(add.len());
     s.extend_from_slice(add);
@@ -656,7 +629,7 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (off, end) = (off as usize, off as usize + val.len());
     let db = &mut ctx.st.dbs[ctx.db];
     let mut s = match found {
-        Some(i) => take_string(&mut db.entry_mut(i).val),
+        Some(i) => Value::take_string(&mut db.entry_mut(i).val),
         None => Vec::new(),
     };
     if s.len() < end {

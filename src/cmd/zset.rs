@@ -12,6 +12,8 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
+use super::keys::parse_cursor;
+use super::read_lookup;
 use super::repl::Propagate;
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, BLOCKING, DENYOOM, ERR_NOT_FLOAT, ERR_NOT_INT,
@@ -554,18 +556,6 @@ fn limits(ctx: &Ctx) -> Limits {
         entries: ctx.st.cfg.zset_max_listpack_entries,
         value: ctx.st.cfg.zset_max_listpack_value,
     }
-}
-
-/// Looks `key` up for reading, counting a keyspace hit or miss as Redis's `lookupKeyRead` does.
-fn read_lookup(ctx: &mut Ctx, key: &[u8]) -> Option<u32> {
-    let now = ctx.st.now;
-    let found = ctx.st.dbs[ctx.db].lookup(key, now);
-    if found.is_some() {
-        ctx.st.stats.keyspace_hits += 1;
-    } else {
-        ctx.st.stats.keyspace_misses += 1;
-    }
-    found
 }
 
 /// The sorted set at entry `i`, or WRONGTYPE.
@@ -1972,30 +1962,6 @@ fn zrandmember_count(ctx: &mut Ctx, args: &Args, l: i64, withscores: bool) -> Cm
         }
     }
     Ok(())
-}
-
-/// Parses a SCAN cursor as Redis does with `strtoul` (up to the first NUL): an optional sign, digits,
-/// nothing else; no leading space, no overflow; the empty string is 0.
-fn parse_cursor(s: &[u8]) -> Option<u64> {
-    let s = &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())];
-    let (neg, digits) = match s.first() {
-        None => return Some(0),
-        Some(&c) if is_c_space(c) => return None,
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        Some(_) => (false, s),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]

@@ -143,6 +143,21 @@ impl Value {
         }
     }
 
+    /// Takes a string value out as an owned buffer (no copy when it already lives on the heap), leaving
+    /// a placeholder the caller overwrites. Other types give an empty buffer.
+    pub fn take_string(v: &mut Value) -> Vec<u8> {
+        match std::mem::replace(v, Value::Int(0)) {
+            Value::Str(Bytes::Heap(b) | Bytes::Raw(b)) => b.into_vec(),
+            other => {
+                let mut tmp = [0u8; 20];
+                other
+                    .as_bytes(&mut tmp)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default()
+            }
+        }
+    }
+
     pub fn is_string(&self) -> bool {
         matches!(self, Value::Int(_) | Value::Str(_))
     }
