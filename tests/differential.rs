@@ -26,7 +26,7 @@
 //! WRONGTYPE paths run), add a row to `SPECS` with a `Check` (`Sorted` for sets of members, `Pairs` for
 //! field/value maps, `Pick` for random picks, `Block` for blocking commands, ...), run it with
 //! `DIFF_CMDS=name DIFF_SEED=1..300 DIFF_KEEP_GOING=1`, and add the name to `ENABLED` once it matches.
-//! `DIFF_CMDS=watch` also runs `watch_matches_redis`, a table of which writes invalidate a WATCH.
+//! `watch_matches_redis` is a table of which writes invalidate a WATCH (it runs while `watch` is enabled).
 
 mod common;
 
@@ -216,6 +216,7 @@ const ENABLED: &[&str] = &[
     "multi",
     "exec",
     "discard",
+    "watch",
     "unwatch",
     // pub/sub
     "publish",
@@ -226,7 +227,6 @@ const ENABLED: &[&str] = &[
     "pubsub|shardnumsub",
     "pubsub|numpat",
     // Not yet:
-    // "watch" (which writes invalidate a WATCH: see `watch_matches_redis`),
     // "exec|arity" (EXEC with the wrong arity must be an EXECABORT that ends the transaction).
 ];
 

@@ -537,7 +537,8 @@ pub fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if let Some(i) = write_lookup(ctx, &args[1])? {
         let len = as_list(&ctx.st.dbs[ctx.db].entry(i).val).map_or(0, List::len);
         match clamp_range(start, end, len) {
-            Some((0, e)) if e + 1 == len => {}
+            // Redis signals the key even when nothing is trimmed: a WATCH on it fails.
+            Some((0, e)) if e + 1 == len => ctx.touch_key(ctx.db, &args[1]),
             Some((s, e)) => list_at(ctx, i)?.trim(s, e),
             None => {
                 ctx.st.dbs[ctx.db].remove_at(i);

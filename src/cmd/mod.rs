@@ -640,6 +640,12 @@ fn run(ctx: &mut Ctx, args: &Args) {
     // dirty count; reads skip the bookkeeping.
     let track = repl || ctx.st.waiters.watch_count > 0 || cmd.flags & WRITE != 0;
     let muts = if track { repl::total_muts(ctx) } else { 0 };
+    if ctx.st.waiters.watch_count > 0 {
+        // Keys changed outside a command (eviction touches its own) are not this command's.
+        for db in ctx.st.dbs.iter_mut() {
+            db.touched.clear();
+        }
+    }
     ctx.prop = repl::Propagate::AsIs;
     let start = crate::util::now_ns();
     let res = (cmd.handler)(ctx, args);
@@ -658,8 +664,8 @@ fn run(ctx: &mut Ctx, args: &Args) {
         if changed {
             ctx.st.dirty += 1;
         }
-        if changed && ctx.st.waiters.watch_count > 0 {
-            touch_command_keys(ctx, cmd, args);
+        if ctx.st.waiters.watch_count > 0 {
+            touch_changed_keys(ctx, changed);
         }
     }
     if repl && (changed || (res.is_ok() && repl::always_propagated(cmd.name))) {
@@ -709,22 +715,25 @@ pub fn after_expiry(ctx: &mut Ctx) -> u64 {
     n
 }
 
-/// Invalidates WATCHes on the keys a write command names (by its first/last/step key positions).
-fn touch_command_keys(ctx: &mut Ctx, cmd: &Cmd, args: &Args) {
-    let (first, last, step) = cmd.keys;
-    if first <= 0 || step <= 0 {
-        return;
-    }
-    let argc = args.len() as i32;
-    let last = if last < 0 {
-        argc + last
-    } else {
-        last.min(argc - 1)
-    };
-    let mut i = first;
-    while i <= last {
-        ctx.touch_key(ctx.db, &args[i as usize]);
-        i += step;
+/// Invalidates the WATCHes of the keys the command changed, as the databases logged them; a command that
+/// changed nothing (a SETBIT to the bit it had) invalidates none.
+fn touch_changed_keys(ctx: &mut Ctx, changed: bool) {
+    for db in 0..ctx.st.dbs.len() {
+        if ctx.st.dbs[db].touched.is_empty() {
+            continue;
+        }
+        let log = std::mem::take(&mut ctx.st.dbs[db].touched);
+        if changed {
+            for key in &log {
+                multi::touch_watched(ctx.st, ctx.conns, db, key);
+            }
+        }
+        // Keep the log's allocation for the next command.
+        let mut log = log;
+        log.clear();
+        if ctx.st.dbs[db].touched.is_empty() {
+            ctx.st.dbs[db].touched = log;
+        }
     }
 }
 

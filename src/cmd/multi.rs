@@ -151,6 +151,7 @@ fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let d = &mut ctx.st.dbs[db];
         let stale = d.contains_raw(key) && d.peek_deadline(key).is_some_and(|at| is_past(at, now));
         d.track_expired = true;
+        d.watching = true;
         ctx.st.waiters.watched[db]
             .entry(key.into())
             .or_default()
@@ -179,14 +180,18 @@ pub(crate) fn end_transaction(st: &mut State, conns: &mut Slab<Conn>, id: usize)
     conns[id].watch_dirty = false;
 }
 
-fn unwatch_all(st: &mut State, conns: &mut Slab<Conn>, id: usize) {
+pub(crate) fn unwatch_all(st: &mut State, conns: &mut Slab<Conn>, id: usize) {
     let w = &mut st.waiters;
     for (db, key, _) in conns[id].watched.drain(..) {
         crate::server::waiters::Waiters::unsubscribe(&mut w.watched[db], &key, id);
         w.watch_count = w.watch_count.saturating_sub(1);
-        if w.watched[db].is_empty() && st.replicas.is_empty() {
-            st.dbs[db].track_expired = false;
-            st.dbs[db].expired_log.clear();
+        if w.watched[db].is_empty() {
+            st.dbs[db].watching = false;
+            st.dbs[db].touched.clear();
+            if st.replicas.is_empty() {
+                st.dbs[db].track_expired = false;
+                st.dbs[db].expired_log.clear();
+            }
         }
     }
 }

@@ -1732,6 +1732,11 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.touch_all_watched(b, Some(a));
     }
     ctx.st.dbs.swap(a, b);
+    // What is logged for WATCH and replicas belongs to the index, not to the data that moved.
+    let dbs = &mut ctx.st.dbs;
+    let (ta, wa) = (dbs[a].track_expired, dbs[a].watching);
+    (dbs[a].track_expired, dbs[a].watching) = (dbs[b].track_expired, dbs[b].watching);
+    (dbs[b].track_expired, dbs[b].watching) = (ta, wa);
     crate::store::db::bump_muts();
     // Clients stay blocked on their db index, not on the data: wake those whose key the swap brought in.
     for db in [a, b] {

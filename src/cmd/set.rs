@@ -479,6 +479,8 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
         db.remove_at(si);
     }
     match di {
+        // Only a destination that gains the member changes (and invalidates its WATCH), as in Redis.
+        Some(di) if set_in(db, di)?.contains(m) => {}
         Some(di) => {
             set_in_mut(db, di)?.insert(m, max);
         }

@@ -842,6 +842,9 @@ impl Server {
     }
 
     fn close(&mut self, id: usize) {
+        if self.conns.contains(id) {
+            crate::cmd::multi::unwatch_all(&mut self.st, &mut self.conns, id);
+        }
         if let Some(mut conn) = self.conns.try_remove(id) {
             if let Some(b) = conn.blocked.take() {
                 self.st.waiters.unblock(id, b.db, &b.keys, b.deadline);
@@ -855,9 +858,6 @@ impl Server {
                 }
             }
             let w = &mut self.st.waiters;
-            for (db, key, _) in conn.watched.drain(..) {
-                waiters::Waiters::unsubscribe(&mut w.watched[db], &key, id);
-            }
             for ch in &conn.channels {
                 waiters::Waiters::unsubscribe(&mut w.channels, ch, id);
             }

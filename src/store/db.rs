@@ -37,6 +37,10 @@ pub struct Db {
     /// While some client WATCHes a key here, keys reclaimed by expiry are logged, so the WATCH sees it.
     pub track_expired: bool,
     pub expired_log: Vec<Box<[u8]>>,
+    /// While some client WATCHes a key here, every key a command changes is logged, so only the WATCHes
+    /// of keys really changed are invalidated (Redis's `signalModifiedKey`).
+    pub watching: bool,
+    pub touched: Vec<Box<[u8]>>,
 }
 
 /// Bumped by every change to any database (and every mutable access): a write command that left it alone
@@ -75,6 +79,8 @@ impl Db {
             expired: 0,
             track_expired: false,
             expired_log: Vec::new(),
+            watching: false,
+            touched: Vec::new(),
         }
     }
 
@@ -146,7 +152,16 @@ impl Db {
         // Handing out a mutable entry counts as a change: replication decides by `muts` whether a write
         // command did anything.
         bump_muts();
+        if self.watching {
+            self.note_touched(i);
+        }
         self.slots[i as usize].as_mut().expect("live slot")
+    }
+
+    #[cold]
+    fn note_touched(&mut self, i: u32) {
+        let key = self.entry(i).key.as_slice().into();
+        self.touched.push(key);
     }
 
     /// Inserts a key known to be absent; returns its index.
@@ -174,6 +189,9 @@ impl Db {
         self.table.insert_unique(h, i, |&j| {
             hash_bytes(seed, slots[j as usize].as_ref().unwrap().key.as_slice())
         });
+        if self.watching {
+            self.note_touched(i);
+        }
         i
     }
 
@@ -224,7 +242,7 @@ impl Db {
 
     /// Removes the entry at `i` because its deadline passed.
     pub fn reclaim_expired(&mut self, i: u32) {
-        let e = self.remove_at(i);
+        let e = self.unlink(i);
         self.expired += 1;
         if self.track_expired {
             self.expired_log.push(e.key.as_slice().into());
@@ -233,6 +251,13 @@ impl Db {
 
     /// Removes the entry at `i` and returns it.
     pub fn remove_at(&mut self, i: u32) -> Entry {
+        if self.watching {
+            self.note_touched(i);
+        }
+        self.unlink(i)
+    }
+
+    fn unlink(&mut self, i: u32) -> Entry {
         bump_muts();
         let h = hash_bytes(self.seed, self.entry(i).key.as_slice());
         if let Ok(slot) = self.table.find_entry(h, |&j| j == i) {
@@ -260,6 +285,9 @@ impl Db {
             return;
         }
         bump_muts();
+        if self.watching {
+            self.note_touched(i);
+        }
         if old != 0 {
             self.expires.remove(&(old, i));
         }
@@ -292,6 +320,7 @@ impl Db {
             expired: self.expired,
             track_expired: self.track_expired,
             expired_log: std::mem::take(&mut self.expired_log),
+            watching: self.watching,
             ..Db::new(self.seed)
         };
         std::mem::replace(self, empty)
@@ -303,6 +332,7 @@ impl Db {
         *self = Db {
             expired: self.expired,
             track_expired: self.track_expired,
+            watching: self.watching,
             ..Db::new(self.seed)
         };
     }
