@@ -356,11 +356,11 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     c.multi = None;
     c.multi_error = false;
     c.watch_dirty = false;
+    crate::cmd::monitor::stop(ctx.st, c, id);
     // Subscriptions and watches end silently (no unsubscribe messages), as in Redis.
+    crate::cmd::multi::unwatch_all(ctx.st, ctx.conns, id);
+    let c = &mut ctx.conns[id];
     let w = &mut ctx.st.waiters;
-    for (db, key, _) in c.watched.drain(..) {
-        Waiters::unsubscribe(&mut w.watched[db], &key, id);
-    }
     for ch in c.channels.drain(..) {
         Waiters::unsubscribe(&mut w.channels, &ch, id);
     }
@@ -579,7 +579,9 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
     );
     // Redis's letters, in its order.
     let flags_at = o.len();
-    if c.replica {
+    if c.monitor {
+        o.push(b'O');
+    } else if c.replica {
         o.push(b'S');
     }
     if c.subscriptions() > 0 {

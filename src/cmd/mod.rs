@@ -20,6 +20,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod memory;
+pub mod monitor;
 pub mod multi;
 pub mod pubsub;
 pub mod repl;
@@ -197,6 +198,7 @@ const FAMILIES: &[&[Cmd]] = &[
     multi::COMMANDS,
     repl::COMMANDS,
     memory::COMMANDS,
+    monitor::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     pubsub::COMMANDS,
@@ -479,7 +481,7 @@ fn push_c_str(out: &mut Vec<u8>, s: &[u8], max: usize) {
     out.extend_from_slice(&s[..end]);
 }
 
-fn reject(ctx: &mut Ctx, idx: Option<usize>, msg: &[u8]) {
+fn reject(ctx: &mut Ctx, args: &Args, idx: Option<usize>, msg: &[u8]) {
     // Redis records the looked-up command (NULL when unknown) even when it rejects it: CLIENT LIST's cmd=.
     let c = &mut ctx.conns[ctx.id];
     c.last_cmd = idx;
@@ -499,6 +501,10 @@ fn reject(ctx: &mut Ctx, idx: Option<usize>, msg: &[u8]) {
             full.extend_from_slice(why);
             ctx.st.count_error(&full);
             ctx.out.error(&full);
+            // Monitors saw MULTI; EXEC shows them the transaction is over.
+            if !ctx.st.monitors.is_empty() {
+                monitor::feed(ctx, ctx.db, args);
+            }
             return;
         }
     }
@@ -548,7 +554,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
             list.extend_from_slice(b"' ");
         }
         msg.extend_from_slice(&list);
-        reject(ctx, None, &msg);
+        reject(ctx, args, None, &msg);
         return;
     };
     if !reg.all[idx].subs.is_empty() && args.len() >= 2 {
@@ -560,7 +566,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
                 msg.extend_from_slice(b"'. Try ");
                 msg.extend(name.iter().map(|c| c.to_ascii_uppercase()));
                 msg.extend_from_slice(b" HELP.");
-                reject(ctx, None, &msg);
+                reject(ctx, args, None, &msg);
                 return;
             }
         }
@@ -570,28 +576,39 @@ fn run(ctx: &mut Ctx, args: &Args) {
     let argc = args.len() as i32;
     if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", r.fullname);
-        reject(ctx, Some(idx), msg.as_bytes());
+        reject(ctx, args, Some(idx), msg.as_bytes());
         return;
     }
     let flags = cmd.flags | r.parent.map_or(0, |p| p.flags & NO_AUTH);
     if flags & NO_AUTH == 0 && !ctx.conns[ctx.id].authed {
-        reject(ctx, Some(idx), b"NOAUTH Authentication required.");
+        reject(ctx, args, Some(idx), b"NOAUTH Authentication required.");
         return;
     }
     let conn = &ctx.conns[ctx.id];
     if conn.multi.is_some() && flags & NO_MULTI != 0 {
         reject(
             ctx,
+            args,
             Some(idx),
             b"ERR Command not allowed inside a transaction",
         );
         return;
     }
     let top = r.parent.map_or(cmd.name, |p| p.name);
+    // Redis marks a monitor as a replica, and replicas may not touch the keyspace.
+    if conn.monitor && flags & (READONLY | WRITE | MAY_REPLICATE) != 0 {
+        reject(
+            ctx,
+            args,
+            Some(idx),
+            b"ERR Replica can't interact with the keyspace",
+        );
+        return;
+    }
     // maxmemory and the like, checked before queueing too; not for EXEC's queued commands or re-runs.
     if !ctx.in_exec && !ctx.reexec && server::admission_needed(ctx.st) {
         if let Some(e) = server::admission(ctx, flags, top) {
-            reject(ctx, Some(idx), e.as_bytes());
+            reject(ctx, args, Some(idx), e.as_bytes());
             return;
         }
     }
@@ -617,7 +634,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             r.fullname
         );
-        reject(ctx, Some(idx), msg.as_bytes());
+        reject(ctx, args, Some(idx), msg.as_bytes());
         return;
     }
     if conn.multi.is_some()
@@ -674,6 +691,9 @@ fn run(ctx: &mut Ctx, args: &Args) {
             repl::Propagate::As(o) => repl::feed(ctx, ctx.db, &o.args()),
             repl::Propagate::Nothing => {}
         }
+    }
+    if !ctx.st.monitors.is_empty() && !ctx.reexec && flags & (SKIP_MONITOR | ADMIN) == 0 {
+        monitor::feed(ctx, ctx.db, args);
     }
     let ns = crate::util::now_ns().saturating_sub(start);
     let st = &mut *ctx.st;

@@ -60,6 +60,8 @@ pub struct Conn {
     pub shard_channels: Vec<Box<[u8]>>,
     /// Attached with SYNC/PSYNC: receives the replication stream.
     pub replica: bool,
+    /// In MONITOR mode: receives a line for every command the server runs.
+    pub monitor: bool,
     /// What a replica said about itself with REPLCONF (port, acknowledged offset).
     pub repl_link: Option<Box<crate::cmd::repl::Link>>,
     /// CLIENT REPLY state: `REPLY_OFF`, `REPLY_SKIP`, `REPLY_SKIP_NEXT` bits (0: every reply is sent).
@@ -150,6 +152,7 @@ impl Conn {
             patterns: Vec::new(),
             shard_channels: Vec::new(),
             replica: false,
+            monitor: false,
             repl_link: None,
             reply: 0,
             seg: None,

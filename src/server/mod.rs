@@ -100,6 +100,8 @@ pub struct State {
     pub dirty: u64,
     /// Connections attached with SYNC/PSYNC.
     pub replicas: Vec<usize>,
+    /// Connections in MONITOR mode.
+    pub monitors: Vec<usize>,
     /// Database the replication stream last SELECTed.
     pub repl_db: Option<usize>,
     /// Writes of the transaction being executed, sent together at its end.
@@ -154,6 +156,7 @@ impl State {
             to_flush: Vec::new(),
             dirty: 0,
             replicas: Vec::new(),
+            monitors: Vec::new(),
             repl_db: None,
             repl_pending: None,
             listeners: None,
@@ -842,7 +845,8 @@ impl Server {
     }
 
     fn close(&mut self, id: usize) {
-        if self.conns.contains(id) {
+        if let Some(c) = self.conns.get_mut(id) {
+            crate::cmd::monitor::stop(&mut self.st, c, id);
             crate::cmd::multi::unwatch_all(&mut self.st, &mut self.conns, id);
         }
         if let Some(mut conn) = self.conns.try_remove(id) {
