@@ -26,6 +26,7 @@ pub mod pubsub;
 pub mod repl;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -207,6 +208,7 @@ const FAMILIES: &[&[Cmd]] = &[
     hash::COMMANDS,
     set::COMMANDS,
     list::COMMANDS,
+    sort::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {

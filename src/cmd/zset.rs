@@ -305,7 +305,7 @@ const ERR_INVALID_CURSOR: &str = "ERR invalid cursor";
 
 /// C's `strtod` over `s` (which must hold no NUL): the value, the bytes consumed, and whether errno
 /// was set to ERANGE.
-fn c_strtod(s: &[u8]) -> (f64, usize, bool) {
+pub(crate) fn c_strtod(s: &[u8]) -> (f64, usize, bool) {
     let mut stack = [0u8; 64];
     let heap: Vec<u8>;
     let buf: &[u8] = if s.len() < stack.len() {

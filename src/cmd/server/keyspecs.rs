@@ -362,6 +362,27 @@ pub fn command_keys(fullname: &str, specs: &[KeySpec], argv: &[&[u8]]) -> Vec<(u
             };
             vec![(1, f)]
         }
+        "sort" => {
+            // Redis's sortGetKeys: skips LIMIT's two and GET's and BY's one argument; the last STORE wins
+            // (and its key is not skipped, so `STORE STORE k` names k).
+            let mut keys = vec![(1, RO | ACCESS)];
+            let mut store = None;
+            let mut i = 2;
+            while i < argv.len() {
+                let a = argv[i];
+                if a.eq_ignore_ascii_case(b"limit") {
+                    i += 2;
+                } else if a.eq_ignore_ascii_case(b"store") && i + 1 < argv.len() {
+                    store = Some(i + 1);
+                } else if a.eq_ignore_ascii_case(b"get") || a.eq_ignore_ascii_case(b"by") {
+                    i += 1;
+                }
+                i += 1;
+            }
+            keys.extend(store.map(|p| (p, OW | UPDATE)));
+            keys
+        }
+        "sort_ro" => vec![(1, RO | ACCESS)],
         _ => Vec::new(),
     }
 }
