@@ -254,6 +254,7 @@ enum Kind {
     ZSet,
 }
 
+/// SORT and SORT_RO (`readonly`: STORE is not an option, so it is a syntax error).
 fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
     let mut o = parse_opts(args, readonly)?;
     let db = ctx.db;
