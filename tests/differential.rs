@@ -215,6 +215,7 @@ const ENABLED: &[&str] = &[
     // transactions
     "multi",
     "exec",
+    "exec|arity",
     "discard",
     "watch",
     "unwatch",
@@ -226,8 +227,6 @@ const ENABLED: &[&str] = &[
     "pubsub|numsub",
     "pubsub|shardnumsub",
     "pubsub|numpat",
-    // Not yet:
-    // "exec|arity" (EXEC with the wrong arity must be an EXECABORT that ends the transaction).
 ];
 
 const DEFAULT_SEEDS: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8, 0xC0FFEE, 0x5EED_F00D];
