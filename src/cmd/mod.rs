@@ -15,6 +15,7 @@ use crate::store::Db;
 
 pub mod bitops;
 pub mod connection;
+pub mod dump;
 pub mod expire;
 pub mod hash;
 pub mod keys;
@@ -209,6 +210,7 @@ const FAMILIES: &[&[Cmd]] = &[
     set::COMMANDS,
     list::COMMANDS,
     sort::COMMANDS,
+    dump::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {

@@ -360,6 +360,15 @@ impl Set {
         }
     }
 
+    /// The integer width (2, 4 or 8 bytes) of an intset, which only ever widens as in Redis; None for a
+    /// hash table. DUMP writes it, so the payload matches Redis's byte for byte.
+    pub fn intset_width(&self) -> Option<u8> {
+        match &self.repr {
+            Repr::Ints(v) => Some(v.width()),
+            Repr::Table(_) => None,
+        }
+    }
+
     /// Approximate heap bytes owned.
     pub fn heap_size(&self) -> usize {
         match &self.repr {
