@@ -71,6 +71,20 @@ pub struct RunResult {
     pub idle_held: usize,
     pub idle_closed: usize,
     pub idle_close_reason: Option<String>,
+    /// This process's CPU time over the run divided by the wall time and the threads: near 1.0 the client
+    /// itself was the bottleneck, and the figures say more about it than about the server.
+    pub client_busy: f64,
+}
+
+/// User plus system CPU time of this process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// One thread's share.
@@ -113,6 +127,7 @@ pub fn run(cfg: &Config, test: &Test, progress: bool) -> Result<RunResult, Strin
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0x5eed, |d| d.as_nanos() as u64);
+    let (cpu0, wall0) = (process_cpu(), Instant::now());
     let outs: Vec<Result<ThreadOut, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = parts
             .iter()
@@ -149,6 +164,12 @@ pub fn run(cfg: &Config, test: &Test, progress: bool) -> Result<RunResult, Strin
             })
             .collect()
     });
+    let wall = wall0.elapsed().as_secs_f64() * parts.len() as f64;
+    let client_busy = if wall > 0.0 {
+        process_cpu().saturating_sub(cpu0).as_secs_f64() / wall
+    } else {
+        0.0
+    };
     let mut merged: Vec<OpStats> = test.ops.iter().map(|_| OpStats::default()).collect();
     let (mut start, mut end): (Option<Instant>, Option<Instant>) = (None, None);
     let (mut idle_closed, mut idle_close_reason) = (0, None);
@@ -185,6 +206,7 @@ pub fn run(cfg: &Config, test: &Test, progress: bool) -> Result<RunResult, Strin
         idle_held: cfg.idle,
         idle_closed,
         idle_close_reason,
+        client_busy,
     })
 }
 

@@ -15,6 +15,9 @@ const PERCENTILES: [(&str, f64); 5] = [
     ("p99.99", 99.99),
 ];
 
+/// Above this share of its threads' time busy, the client is likely the bottleneck of the run.
+const CLIENT_BOUND: f64 = 0.9;
+
 pub struct Reporter<'a> {
     cfg: &'a Config,
     json_results: Vec<String>,
@@ -55,6 +58,15 @@ impl<'a> Reporter<'a> {
                 r.idle_closed,
                 r.idle_held,
                 r.idle_close_reason.as_deref().unwrap_or("no reason given")
+            );
+        }
+        if r.client_busy >= CLIENT_BOUND {
+            eprintln!(
+                "NOTE {}: this client was busy {:.0}% of the run on its {} thread(s), so it may be what \
+                 limits the rate; pipelining (-P) or more threads (--threads) take load off it",
+                test.title,
+                r.client_busy * 100.0,
+                self.cfg.threads
             );
         }
         match self.cfg.output {
@@ -118,6 +130,10 @@ impl<'a> Reporter<'a> {
         println!(
             "  {total} requests completed in {:.2} seconds, {errors} errors",
             r.elapsed.as_secs_f64()
+        );
+        println!(
+            "  client CPU busy {:.0}% of its thread time",
+            r.client_busy * 100.0
         );
         println!(
             "  {} parallel clients on {} thread{}, pipeline {}, {} bytes payload, keys: {}",
@@ -230,8 +246,9 @@ fn json_result(name: &str, s: &OpStats, r: &RunResult) -> String {
     }
     let _ = write!(
         o,
-        ", \"idle_closed\": {}, \"latency_ms\": {{\"avg\": {:.3}, \"min\": {:.3}",
+        ", \"idle_closed\": {}, \"client_cpu_busy\": {:.3}, \"latency_ms\": {{\"avg\": {:.3}, \"min\": {:.3}",
         r.idle_closed,
+        r.client_busy,
         h.mean() / 1e6,
         ms(h.min())
     );
