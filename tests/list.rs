@@ -1128,3 +1128,40 @@ fn differential_random_workload() {
         }
     }
 }
+
+/// A blocking command counts as one call however often a push makes it look again, and a CLIENT UNBLOCK
+/// ERROR counts as its failure (Redis 7.0's call() and updateStatsOnUnblock).
+#[test]
+fn blocked_commands_count_once_in_commandstats() {
+    let s = server();
+    let mut a = s.raw();
+    let mut b = s.raw();
+    check(&mut b, &["CONFIG", "RESETSTAT"], "+OK\r\n");
+    send(&mut a, &["BLPOP", "l", "l2", "0"]);
+    wait_blocked(&mut b, 1);
+    // A push to a key it waits on that another client empties first makes it look again and wait on.
+    check(&mut b, &["MULTI"], "+OK\r\n");
+    check(&mut b, &["RPUSH", "l2", "x"], "+QUEUED\r\n");
+    check(&mut b, &["DEL", "l2"], "+QUEUED\r\n");
+    b.cmds(&["EXEC"]);
+    check(&mut b, &["LPUSH", "l", "v"], ":1\r\n");
+    assert_eq!(String::from_utf8_lossy(&a.read_reply()), bulks(&["l", "v"]));
+    let id = client_id(&mut a);
+    send(&mut a, &["BLPOP", "n", "0"]);
+    wait_blocked(&mut b, 1);
+    check(&mut b, &["CLIENT", "UNBLOCK", &id, "ERROR"], ":1\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&a.read_reply()),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    let stats = b.cmds(&["INFO", "commandstats"]);
+    let line = stats
+        .lines()
+        .find(|l| l.starts_with("cmdstat_blpop:"))
+        .expect("blpop stats");
+    assert!(line.starts_with("cmdstat_blpop:calls=2,"), "{line}");
+    assert!(line.ends_with("failed_calls=1"), "{line}");
+    assert!(b
+        .cmds(&["INFO", "errorstats"])
+        .contains("errorstat_UNBLOCKED:count=1"));
+}

@@ -701,9 +701,13 @@ fn run(ctx: &mut Ctx, args: &Args) {
     }
     let ns = crate::util::now_ns().saturating_sub(start);
     let st = &mut *ctx.st;
-    st.stats.commands += 1;
     let cs = &mut st.cmdstats[idx];
-    cs.calls += 1;
+    // A blocking command counts once, when first called, however often it is retried (Redis's call());
+    // the retries add their time.
+    if !ctx.reexec {
+        st.stats.commands += 1;
+        cs.calls += 1;
+    }
     cs.nanos += ns;
     cs.usec = cs.nanos / 1000;
     if let Err(e) = res {

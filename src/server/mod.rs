@@ -819,7 +819,13 @@ impl Server {
         };
         let start = out.buf.len();
         match err {
-            Some(e) => out.error(e),
+            Some(e) => {
+                out.error(e);
+                self.st.count_error(e);
+                if let Some(i) = c.last_cmd {
+                    self.st.cmdstats[i].failed += 1;
+                }
+            }
             None if b.timeout_null_array => out.null_array(),
             None => out.null(),
         }
