@@ -32,9 +32,27 @@ const ERR_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
 const ERR_PAYLOAD: &str = "ERR DUMP payload version or checksum are wrong";
 const ERR_FORMAT: &str = "ERR Bad data format";
 
-/// Redis's LRU clock is 24 bits of seconds; an idle time it cannot place before the clock's current
-/// value reads back as half its range (`objectSetLRUOrLFU` and `estimateObjectIdleTime`).
+/// Redis's LRU clock: 24 bits of seconds.
 const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
+
+/// The idle time OBJECT IDLETIME reports after RESTORE ... IDLETIME `idle` at `clock`: Redis stores
+/// `clock - idle` in its 24-bit field, adding the clock's range once if that is negative, and reads it back
+/// as a wrapping difference (`objectSetLRUOrLFU`, `estimateObjectIdleTime`); a time older than the clock
+/// can hold comes back as something else.
+fn redis_idle(clock: u32, idle: i64) -> i64 {
+    let c = clock as i64 & LRU_CLOCK_MAX;
+    let idle = idle.wrapping_mul(1000) / 1000;
+    let mut abs = c.wrapping_sub(idle);
+    if abs < 0 {
+        abs = abs.wrapping_add(LRU_CLOCK_MAX);
+    }
+    let lru = abs & LRU_CLOCK_MAX;
+    if c >= lru {
+        c - lru
+    } else {
+        c + (LRU_CLOCK_MAX - lru)
+    }
+}
 
 /// DUMP key
 pub fn dump(ctx: &mut Ctx, args: &Args) -> CmdResult {
@@ -149,13 +167,8 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // Redis ignores IDLETIME.
     if let (Some(idle), false) = (idle, lfu) {
         let clock = lru_clock(now);
-        let redis_clock = clock as i64 & LRU_CLOCK_MAX;
-        let idle = if idle > redis_clock {
-            LRU_CLOCK_MAX / 2 + 1
-        } else {
-            idle
-        };
-        db.entry_mut(i).lru = clock.wrapping_sub(idle as u32);
+        let lru = clock.wrapping_sub(redis_idle(clock, idle) as u32);
+        db.entry_mut(i).lru = lru;
     }
     ctx.signal_key(key);
     ctx.out.ok();

@@ -1091,8 +1091,10 @@ pub fn load(payload: &[u8], lim: &Limits) -> Result<Value, LoadError> {
     if payload.len() < 10 {
         return Err(LoadError::Footer);
     }
+    // The footer stays readable, as in Redis, which reads the body from the whole argument: a body cut
+    // short runs on into the version and checksum bytes.
     let mut r = Reader {
-        buf: &payload[..payload.len() - 10],
+        buf: payload,
         pos: 0,
     };
     let t = r.byte()?;
