@@ -426,7 +426,7 @@ fn differential_against_redis() {
     let s = TestServer::start(&[]);
     let (mut f, mut r) = (s.raw(), redis.raw());
     let mut rng = Rng(42);
-    let mut word = |rng: &mut Rng| -> String {
+    let word = |rng: &mut Rng| -> String {
         match rng.next() % 6 {
             0 => ((rng.next() % 200_000) as i64 - 100_000).to_string(),
             1 => [
