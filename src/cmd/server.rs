@@ -832,7 +832,7 @@ fn avg_ttl(db: &Db, now: u64, rng: &mut crate::util::Rng) -> u64 {
     if db.len() <= 100_000 {
         db.for_each(now, &mut add);
     } else {
-        let start = rng.below(db.len() as u64);
+        let start = db.next_cursor(rng.below(db.len() as u64) as usize);
         db.scan(start, 10_000, now, &mut add);
     }
     if n == 0 {

@@ -884,6 +884,8 @@ impl Server {
 
     /// Periodic work at `hz`: active expiry within a time budget, idle timeouts, output soft limits, stats.
     fn cron(&mut self) {
+        /// Entries moved per database per tick while compacting: about a millisecond of work.
+        const COMPACT_PER_TICK: usize = 16_384;
         let now = self.st.now;
         let period = 1000 / self.st.cfg.hz.max(1) as u64;
         self.next_cron = now + period;
@@ -900,6 +902,17 @@ impl Server {
                     }
                 }
             }
+        }
+        // Deleted keys give their arena slots back (Redis shrinks its dicts in cron too); bounded per tick.
+        for db in self.st.dbs.iter_mut() {
+            db.compact_step(COMPACT_PER_TICK);
+        }
+        if cmd::notify::pending() {
+            // Keys the active cycle reclaimed tell their subscribers (keyspace notifications).
+            let mut out = Out::default();
+            let mut ctx = Ctx::new(&mut self.st, &mut self.conns, usize::MAX, 0, &mut out);
+            cmd::notify::flush_logged(&mut ctx);
+            self.after_turn();
         }
         if self.st.cfg.maxmemory_clients != 0 {
             cmd::connection::evict_clients(&mut self.st, &mut self.conns);

@@ -2,10 +2,12 @@
 //! an entry's index is stable for its lifetime: SCAN's cursor walks indexes (a key present for the whole scan
 //! is always returned), a random index is a random key in O(1), and the hash table holds only 4-byte indexes.
 //! Keys with a deadline are also kept in a set ordered by deadline, so the active cycle finds expired keys
-//! directly instead of sampling.
+//! directly instead of sampling. When most keys are gone, cron compacts the arena (live entries move into
+//! the lowest holes, a bounded number per tick) and SCAN cursors carry a generation so a walk that spans a
+//! compaction starts over rather than miss a key.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
 use hashbrown::HashTable;
 
@@ -41,7 +43,49 @@ pub struct Db {
     /// of keys really changed are invalidated (Redis's `signalModifiedKey`).
     pub watching: bool,
     pub touched: Vec<Box<[u8]>>,
+    /// Bumped whenever compaction moves entries to lower indexes; SCAN cursors carry it in their high bits,
+    /// and a cursor from an older generation starts over (duplicates are allowed, misses are not).
+    gen: u64,
+    /// A compaction is under way: `free` is ordered so the lowest hole is reused first.
+    compacting: bool,
+    /// Events only the table sees, for keyspace notifications (a key reclaimed by expiry, a key added),
+    /// in order, while those classes are on; published before the next notification and after the command.
+    pub notify_log: Vec<(u8, Box<[u8]>)>,
 }
+
+/// `notify_log` kinds.
+pub const LOGGED_EXPIRED: u8 = 1;
+pub const LOGGED_NEW: u8 = 2;
+
+/// Which `notify_log` kinds are recorded (set from `notify-keyspace-events`): process-wide, so the check
+/// in the table costs one load, and CONFIG SET need not visit every database.
+static NOTIFY_LOG: AtomicU8 = AtomicU8::new(0);
+/// Set when some database's `notify_log` holds events, so publishing them costs one load when none do.
+static NOTIFY_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Chooses the `notify_log` kinds recorded from now on (`LOGGED_EXPIRED | LOGGED_NEW`).
+pub fn set_notify_logging(kinds: u8) {
+    NOTIFY_LOG.store(kinds, Ordering::Relaxed);
+}
+
+/// True when some database may hold logged notification events.
+#[inline]
+pub fn notify_pending() -> bool {
+    NOTIFY_PENDING.load(Ordering::Relaxed)
+}
+
+/// True when some database may hold logged notification events; clears the mark.
+#[inline]
+pub fn take_notify_pending() -> bool {
+    NOTIFY_PENDING.swap(false, Ordering::Relaxed)
+}
+
+/// SCAN cursors: the slot index in the low bits, the compaction generation above.
+const CURSOR_BITS: u32 = 40;
+const CURSOR_MASK: u64 = (1 << CURSOR_BITS) - 1;
+const GEN_MASK: u64 = (1 << (64 - CURSOR_BITS)) - 1;
+/// Arenas smaller than this are never compacted: the holes cost less than the work.
+const COMPACT_MIN: usize = 4096;
 
 /// Bumped by every change to any database (and every mutable access): a write command that left it alone
 /// did nothing. One process-wide counter, so telling costs a load, not a walk over the databases; plain
@@ -81,7 +125,16 @@ impl Db {
             expired_log: Vec::new(),
             watching: false,
             touched: Vec::new(),
+            gen: 0,
+            compacting: false,
+            notify_log: Vec::new(),
         }
+    }
+
+    #[cold]
+    fn log_notify(&mut self, kind: u8, key: &[u8]) {
+        self.notify_log.push((kind, key.into()));
+        NOTIFY_PENDING.store(true, Ordering::Relaxed);
     }
 
     /// Number of keys, counting expired ones not yet reclaimed (as Redis's DBSIZE does).
@@ -192,6 +245,9 @@ impl Db {
         if self.watching {
             self.note_touched(i);
         }
+        if NOTIFY_LOG.load(Ordering::Relaxed) & LOGGED_NEW != 0 {
+            self.log_notify(LOGGED_NEW, key);
+        }
         i
     }
 
@@ -247,6 +303,9 @@ impl Db {
         if self.track_expired {
             self.expired_log.push(e.key.as_slice().into());
         }
+        if NOTIFY_LOG.load(Ordering::Relaxed) & LOGGED_EXPIRED != 0 {
+            self.log_notify(LOGGED_EXPIRED, e.key.as_slice());
+        }
     }
 
     /// Removes the entry at `i` and returns it.
@@ -271,6 +330,7 @@ impl Db {
             // Everything is gone: give the arena back rather than keep a field of empty slots.
             self.slots = Vec::new();
             self.free = Vec::new();
+            self.compacting = false;
         } else {
             self.free.push(i);
         }
@@ -321,6 +381,7 @@ impl Db {
             track_expired: self.track_expired,
             expired_log: std::mem::take(&mut self.expired_log),
             watching: self.watching,
+            notify_log: std::mem::take(&mut self.notify_log),
             ..Db::new(self.seed)
         };
         std::mem::replace(self, empty)
@@ -333,6 +394,7 @@ impl Db {
             expired: self.expired,
             track_expired: self.track_expired,
             watching: self.watching,
+            notify_log: std::mem::take(&mut self.notify_log),
             ..Db::new(self.seed)
         };
     }
@@ -346,7 +408,7 @@ impl Db {
         now: u64,
         mut f: impl FnMut(&'a Entry),
     ) -> u64 {
-        let mut i = cursor as usize;
+        let mut i = self.cursor_index(cursor);
         let mut seen = 0;
         let limit = count.max(1);
         // Bound the empty slots walked per call too, so a sparse arena cannot stall the loop.
@@ -361,17 +423,13 @@ impl Db {
             budget -= 1;
             i += 1;
         }
-        if i >= self.slots.len() {
-            0
-        } else {
-            i as u64
-        }
+        self.next_cursor(i)
     }
 
     /// Like `scan`, but hands `f` every occupied slot with its index, expired or not, so the caller can
     /// reclaim the expired keys it meets (Redis's SCAN deletes them) once the walk is over.
     pub fn scan_slots(&self, cursor: u64, count: usize, mut f: impl FnMut(u32, &Entry)) -> u64 {
-        let mut i = cursor.min(self.slots.len() as u64) as usize;
+        let mut i = self.cursor_index(cursor);
         let mut seen = 0;
         let limit = count.max(1);
         let mut budget = limit.saturating_mul(10).max(100);
@@ -383,11 +441,88 @@ impl Db {
             budget -= 1;
             i += 1;
         }
+        self.next_cursor(i)
+    }
+
+    /// The slot a SCAN cursor points at: from the start if it was issued before entries last moved.
+    fn cursor_index(&self, cursor: u64) -> usize {
+        if cursor >> CURSOR_BITS != self.gen & GEN_MASK {
+            return 0;
+        }
+        (cursor & CURSOR_MASK).min(self.slots.len() as u64) as usize
+    }
+
+    /// The SCAN cursor that starts at slot `i`.
+    pub fn next_cursor(&self, i: usize) -> u64 {
         if i >= self.slots.len() {
             0
         } else {
-            i as u64
+            (self.gen & GEN_MASK) << CURSOR_BITS | i as u64
         }
+    }
+
+    /// Gives back the memory of deleted keys: once fewer than a quarter of the arena's slots are live, live
+    /// entries at the end move into the lowest holes (at most `max` per call, so the loop never stalls),
+    /// then the arena and the hash table shrink. Returns how many entries moved.
+    pub fn compact_step(&mut self, max: usize) -> usize {
+        if !self.compacting {
+            if self.slots.capacity() < COMPACT_MIN || self.table.len() * 4 >= self.slots.capacity()
+            {
+                return 0;
+            }
+            self.compacting = true;
+            // Highest first, so `pop` (here and in insert_new) hands out the lowest hole.
+            self.free.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        let mut moved = 0;
+        loop {
+            while matches!(self.slots.last(), Some(None)) {
+                self.slots.pop();
+            }
+            let end = self.slots.len();
+            let hole = loop {
+                match self.free.pop() {
+                    // Holes past the end went with the truncation.
+                    Some(h) if (h as usize) < end && self.slots[h as usize].is_none() => {
+                        break Some(h)
+                    }
+                    Some(_) => continue,
+                    None => break None,
+                }
+            };
+            let Some(hole) = hole else {
+                self.compacting = false;
+                self.free = Vec::new();
+                self.slots.shrink_to_fit();
+                if self.table.capacity() > 2 * self.table.len() + 64 {
+                    let (slots, seed) = (&self.slots, self.seed);
+                    self.table.shrink_to(0, |&j| {
+                        hash_bytes(seed, slots[j as usize].as_ref().unwrap().key.as_slice())
+                    });
+                }
+                break;
+            };
+            if moved == max {
+                self.free.push(hole);
+                break;
+            }
+            let from = (end - 1) as u32;
+            let e = self.slots[end - 1].take().expect("live slot");
+            let h = hash_bytes(self.seed, e.key.as_slice());
+            if let Some(x) = self.table.find_mut(h, |&j| j == from) {
+                *x = hole;
+            }
+            if e.expire != 0 {
+                self.expires.remove(&(e.expire, from));
+                self.expires.insert((e.expire, hole));
+            }
+            self.slots[hole as usize] = Some(e);
+            moved += 1;
+        }
+        if moved > 0 {
+            self.gen = self.gen.wrapping_add(1);
+        }
+        moved
     }
 
     /// Calls `f` for every live entry.
@@ -520,5 +655,66 @@ mod tests {
         for i in 0..500 {
             assert!(seen.contains(format!("k{i}").as_bytes()));
         }
+    }
+
+    #[test]
+    fn compaction_gives_slots_back_and_scan_still_sees_every_key() {
+        let mut db = Db::new(5);
+        for i in 0..20_000 {
+            let k = format!("k{i}");
+            let idx = db.set(k.as_bytes(), Value::Int(i), false, 0);
+            if i % 3 == 0 {
+                db.set_expire(idx, 1_000_000 + i as u64);
+            }
+        }
+        // Keep one key in 16, spread over the whole arena.
+        for i in 0..20_000 {
+            if i % 16 != 0 {
+                assert!(db.remove(format!("k{i}").as_bytes(), 0));
+            }
+        }
+        let kept: Vec<i64> = (0..20_000).filter(|i| i % 16 == 0).collect();
+        // A SCAN in progress across the compaction.
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = db.scan(0, 50, 0, |e| {
+            seen.insert(e.key.as_slice().to_vec());
+        });
+        assert_ne!(cursor, 0);
+        let mut steps = 0;
+        while db.compact_step(100) > 0 || db.compacting {
+            steps += 1;
+            assert!(steps < 10_000);
+        }
+        assert!(steps > 1, "bounded steps");
+        assert_eq!(db.slots.len(), kept.len());
+        assert!(db.slots.capacity() < 2 * kept.len());
+        assert!(db.free.is_empty());
+        for &i in &kept {
+            let idx = db.peek(format!("k{i}").as_bytes(), 0).expect("kept key");
+            assert_eq!(db.entry(idx).key.as_slice(), format!("k{i}").as_bytes());
+            let want = if i % 3 == 0 { 1_000_000 + i as u64 } else { 0 };
+            assert_eq!(db.entry(idx).expire, want);
+            if want != 0 {
+                assert!(db.expires.contains(&(want, idx)));
+            }
+        }
+        assert_eq!(
+            db.expires.len(),
+            kept.iter().filter(|i| *i % 3 == 0).count()
+        );
+        loop {
+            cursor = db.scan(cursor, 50, 0, |e| {
+                seen.insert(e.key.as_slice().to_vec());
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        for &i in &kept {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missed");
+        }
+        // New keys reuse the arena from the start.
+        let idx = db.set(b"fresh", Value::Int(1), false, 0);
+        assert_eq!(idx as usize, kept.len());
     }
 }
