@@ -336,12 +336,11 @@ fn set_generic(
     };
     if at != 0 {
         db.set_expire(i, at);
-        // Replicas get the deadline as an absolute PXAT, as Redis propagates it.
-        if !matches!(o.expire, Some((Expire::PxAt, _))) {
-            let mut tmp = [0u8; 20];
-            let ms = crate::util::fmt_i64(at as i64, &mut tmp);
-            ctx.prop = super::repl::Propagate::args([&b"SET"[..], key, val, b"PXAT", ms]);
-        }
+        // Replicas get the deadline as an absolute PXAT, as Redis propagates it (rewritten even when the
+        // client gave PXAT itself).
+        let mut tmp = [0u8; 20];
+        let ms = crate::util::fmt_i64(at as i64, &mut tmp);
+        ctx.prop = super::repl::Propagate::args([&b"SET"[..], key, val, b"PXAT", ms]);
     }
     if !o.get {
         if int_reply {
