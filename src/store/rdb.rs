@@ -139,6 +139,68 @@ fn lzf_idx(h: u32) -> usize {
     ((h >> (3 * 8 - LZF_HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (LZF_HSIZE - 1)
 }
 
+/// liblzf's hash table of recent positions, kept per thread and emptied in O(1) by a generation stamp in
+/// each slot's high half: DUMP of a big hash compresses many strings, and zeroing 256 KB for each would
+/// cost far more than compressing them. Positions are kept in 32 bits, as liblzf's offsets are.
+struct HashTab {
+    slots: Vec<u64>,
+    gen: u64,
+}
+
+thread_local! {
+    static LZF_TABLE: std::cell::RefCell<Option<HashTab>> = const { std::cell::RefCell::new(None) };
+}
+
+impl HashTab {
+    /// The thread's table, emptied (a new one if it is in use or not made yet).
+    fn take() -> HashTab {
+        let mut t = LZF_TABLE
+            .try_with(|c| c.try_borrow_mut().ok().and_then(|mut s| s.take()))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| HashTab {
+                slots: vec![0; LZF_HSIZE],
+                gen: 0,
+            });
+        t.gen += 1;
+        if t.gen > u32::MAX as u64 {
+            t.slots.fill(0);
+            t.gen = 1;
+        }
+        t
+    }
+
+    #[inline]
+    fn get(&self, slot: usize) -> usize {
+        let v = self.slots[slot];
+        if v >> 32 == self.gen {
+            (v & 0xffff_ffff) as usize
+        } else {
+            0
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, slot: usize, pos: usize) {
+        self.slots[slot] = (self.gen << 32) | (pos as u32 as u64);
+    }
+}
+
+impl Drop for HashTab {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut self.slots);
+        if slots.len() == LZF_HSIZE {
+            let gen = self.gen;
+            // At thread exit the slot is gone already; the table is then simply freed.
+            let _ = LZF_TABLE.try_with(|c| {
+                if let Ok(mut slot) = c.try_borrow_mut() {
+                    *slot = Some(HashTab { slots, gen });
+                }
+            });
+        }
+    }
+}
+
 /// Compresses `input` into at most `out_len` bytes; None when it does not fit (`lzf_compress` returning
 /// 0). The hash table starts empty: Redis leaves it uninitialized, which only ever matters when stale
 /// stack contents happen to point at a real match.
@@ -147,7 +209,7 @@ pub fn lzf_compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     if in_len == 0 || out_len == 0 {
         return None;
     }
-    let mut htab = vec![0u32; LZF_HSIZE];
+    let mut htab = HashTab::take();
     let mut out = vec![0u8; out_len];
     let at = |i: usize| input[i] as u32;
     let mut ip = 0usize;
@@ -157,11 +219,12 @@ pub fn lzf_compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     while in_len >= 3 && ip < in_len - 2 {
         hval = (hval << 8) | at(ip + 2);
         let slot = lzf_idx(hval);
-        let r = htab[slot] as usize;
-        htab[slot] = ip as u32;
+        let r = htab.get(slot);
+        htab.set(slot, ip);
         // Slots hold positions with 0 for empty, and like liblzf's `ref > in_data` a match at position
         // 0 is never taken; every stored position is below `ip`.
         let matched = r > 0
+            && r < ip
             && ip - r - 1 < LZF_MAX_OFF
             && input[r + 2] == input[ip + 2]
             && input[r..r + 2] == input[ip..ip + 2];
@@ -216,10 +279,10 @@ pub fn lzf_compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             ip -= 2;
             hval = (at(ip) << 8) | at(ip + 1);
             hval = (hval << 8) | at(ip + 2);
-            htab[lzf_idx(hval)] = ip as u32;
+            htab.set(lzf_idx(hval), ip);
             ip += 1;
             hval = (hval << 8) | at(ip + 2);
-            htab[lzf_idx(hval)] = ip as u32;
+            htab.set(lzf_idx(hval), ip);
             ip += 1;
         } else {
             if op >= out_len {
