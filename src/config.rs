@@ -112,6 +112,8 @@ pub struct Config {
     pub list_max_listpack_size: i64,
     /// Quicklist nodes left uncompressed at each end; stored and reported only.
     pub list_compress_depth: i64,
+    /// Keyspace notification classes (`notify-keyspace-events`), as `cmd::notify` flags; 0 is off.
+    pub notify_keyspace_events: u32,
 }
 
 impl Default for Config {
@@ -172,6 +174,7 @@ impl Default for Config {
             set_max_intset_entries: 512,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            notify_keyspace_events: 0,
         }
     }
 }
@@ -631,6 +634,19 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.min_replicas_max_lag.to_string(),
         set: |c, v| {
             c.min_replicas_max_lag = parse_int(v, 0, i32::MAX as i64)? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "notify-keyspace-events",
+        access: Access::Mutable,
+        get: |c| crate::cmd::notify::render_flags(c.notify_keyspace_events),
+        set: |c, v| {
+            let flags = crate::cmd::notify::parse_flags(v)
+                .ok_or_else(|| crate::cmd::notify::ERR_CLASS.to_string())?;
+            c.notify_keyspace_events = flags;
+            // The databases log what only they see (expired and added keys) while those classes are on.
+            crate::cmd::notify::apply_flags(flags);
             Ok(())
         },
     },

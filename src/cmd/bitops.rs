@@ -4,6 +4,7 @@
 //! `raw` encoding whatever its length (Redis unshares it before writing), and an integer-encoded string is
 //! read through its decimal form.
 
+use super::notify::{notify, GENERIC, STRING};
 use super::read_lookup;
 use super::repl::Propagate;
 use super::{
@@ -148,7 +149,9 @@ fn setbit(ctx: &mut Ctx, args: &Args) -> CmdResult {
         (old, grown || old != on)
     })?;
     // As in Redis, a SETBIT that changes nothing is not propagated.
-    if !changed {
+    if changed {
+        notify(ctx, STRING, "setbit", &args[1]);
+    } else {
         ctx.prop = Propagate::Nothing;
     }
     ctx.out.int(old as i64);
@@ -450,8 +453,9 @@ fn bitop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = &mut ctx.st.dbs[ctx.db];
     if maxlen > 0 {
         db.set(&args[2], Value::Str(Bytes::raw(res)), false, now);
-    } else {
-        db.remove(&args[2], now);
+        notify(ctx, STRING, "set", &args[2]);
+    } else if db.remove(&args[2], now) {
+        notify(ctx, GENERIC, "del", &args[2]);
     }
     ctx.out.int(maxlen as i64);
     Ok(())
@@ -618,17 +622,24 @@ fn bitfield_generic(ctx: &mut Ctx, args: &Args, ro_cmd: bool) -> CmdResult {
     }
     let mut p = fields();
     let out = &mut *ctx.out;
-    let changed = with_string_for_write(ctx.st, ctx.db, &args[1], highest, |buf, grown| {
-        out.array(count);
-        let mut changed = grown;
-        while let Some(Ok(f)) = p.next() {
-            changed |= apply(out, buf, &f);
-        }
-        changed
-    })?;
+    let (changed, wrote) =
+        with_string_for_write(ctx.st, ctx.db, &args[1], highest, |buf, grown| {
+            out.array(count);
+            let (mut changed, mut wrote) = (grown, false);
+            while let Some(Ok(f)) = p.next() {
+                let (c, w) = apply(out, buf, &f);
+                changed |= c;
+                wrote |= w;
+            }
+            (changed, wrote)
+        })?;
     // As in Redis, a BITFIELD that changes no bit is not propagated.
     if !changed {
         ctx.prop = Propagate::Nothing;
+    }
+    // Redis's notification counts every write not refused by OVERFLOW FAIL, changed or not.
+    if wrote {
+        notify(ctx, STRING, "setbit", &args[1]);
     }
     Ok(())
 }
@@ -643,10 +654,11 @@ fn reply_get(out: &mut Out, s: &[u8], f: &Field) {
 }
 
 /// Runs one operation of a writing BITFIELD against the (already grown) string; true if it changed it.
-fn apply(out: &mut Out, buf: &mut [u8], f: &Field) -> bool {
+/// Runs one operation on `buf`, writing its reply: (whether a bit changed, whether it wrote at all).
+fn apply(out: &mut Out, buf: &mut [u8], f: &Field) -> (bool, bool) {
     if f.op == FieldOp::Get {
         reply_get(out, buf, f);
-        return false;
+        return (false, false);
     }
     let raw = get_field(buf, f.offset, f.bits);
     let (reply, new, overflow) = if f.signed {
@@ -684,11 +696,11 @@ fn apply(out: &mut Out, buf: &mut [u8], f: &Field) -> bool {
     };
     if overflow && f.overflow == Overflow::Fail {
         out.null();
-        return false;
+        return (false, false);
     }
     out.int(reply);
     set_field(buf, f.offset, f.bits, new);
-    new & mask(f.bits) != raw
+    (new & mask(f.bits) != raw, true)
 }
 
 fn mask(bits: u32) -> u64 {

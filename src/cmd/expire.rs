@@ -2,6 +2,7 @@
 //! PEXPIRETIME, PERSIST. Deadlines are unix milliseconds; a deadline already past deletes the key at once,
 //! as Redis does on a master.
 
+use super::notify::{notify, GENERIC, KEY_MISS};
 use super::{err, int_arg, Args, Cmd, CmdResult, Ctx, FAST, READONLY, WRITE};
 use crate::util::eq_ci;
 
@@ -145,6 +146,7 @@ fn expire_generic(
     if when <= now {
         db.remove_at(i);
         ctx.prop = Propagate::args([&b"DEL"[..], &args[1]]);
+        notify(ctx, GENERIC, "del", &args[1]);
     } else {
         db.set_expire(i, when as u64);
         // Replicas get an absolute deadline; any NX/XX/GT/LT flags follow unchanged.
@@ -155,6 +157,7 @@ fn expire_generic(
                 .into_iter()
                 .chain(args.from(3)),
         );
+        notify(ctx, GENERIC, "expire", &args[1]);
     }
     ctx.out.int(1);
     Ok(())
@@ -188,6 +191,7 @@ fn ttl_generic(ctx: &mut Ctx, args: &Args, ms: bool, absolute: bool) -> CmdResul
     let stats = &mut ctx.st.stats;
     let Some(i) = found else {
         stats.keyspace_misses += 1;
+        notify(ctx, KEY_MISS, "keymiss", &args[1]);
         ctx.out.int(-2);
         return Ok(());
     };
@@ -238,6 +242,9 @@ pub fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         _ => false,
     };
+    if cleared {
+        notify(ctx, GENERIC, "persist", &args[1]);
+    }
     ctx.out.int(cleared as i64);
     Ok(())
 }

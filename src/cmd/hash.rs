@@ -6,6 +6,7 @@
 //! Also the helpers the set family shares: the read lookup, random sampling and the reply cap of
 //! huge-count random replies.
 
+use super::notify::{notify, GENERIC, HASH};
 use std::collections::HashSet;
 
 use super::keys::parse_cursor;
@@ -283,6 +284,7 @@ fn hset_generic(ctx: &mut Ctx, args: &Args, hmset: bool) -> CmdResult {
     }
     let pairs = (2..args.len()).step_by(2).map(|i| (&args[i], &args[i + 1]));
     let added = write_hash(ctx, &args[1], |h, lim| Ok(h.set_pairs(pairs, lim)))?;
+    notify(ctx, HASH, "hset", &args[1]);
     if hmset {
         ctx.out.ok();
     } else {
@@ -307,7 +309,9 @@ pub fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let set = write_hash(ctx, &args[1], |h, lim| {
         Ok(!h.contains(field) && h.set(field, value, lim))
     })?;
-    if !set {
+    if set {
+        notify(ctx, HASH, "hset", &args[1]);
+    } else {
         ctx.prop = Propagate::Nothing;
     }
     ctx.out.int(set as i64);
@@ -362,11 +366,17 @@ pub fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
         }
     }
-    if h.is_empty() {
+    let gone = h.is_empty();
+    if gone {
         ctx.st.dbs[ctx.db].remove_at(i);
     }
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
+    } else {
+        notify(ctx, HASH, "hdel", &args[1]);
+        if gone {
+            notify(ctx, GENERIC, "del", &args[1]);
+        }
     }
     ctx.out.int(deleted);
     Ok(())
@@ -467,6 +477,7 @@ pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Ok(n)
     })?;
     ctx.out.int(n);
+    notify(ctx, HASH, "hincrby", &args[1]);
     Ok(())
 }
 
@@ -502,6 +513,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.prop = Propagate::args([&b"HSET"[..], &args[1], field, &sum[..n]]);
     }
     ctx.out.bulk(&sum[..n]);
+    notify(ctx, HASH, "hincrbyfloat", &args[1]);
     Ok(())
 }
 

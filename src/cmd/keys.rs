@@ -3,6 +3,7 @@
 //! look a key up for reading (EXISTS, TYPE, TOUCH, COPY's source, OBJECT, SCAN's TYPE filter), never the
 //! ones that look up for writing (DEL, RENAME, MOVE).
 
+use super::notify::{notify, notify_db, GENERIC, KEY_MISS};
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_DB_INDEX, ERR_NO_KEY, ERR_SYNTAX,
     FAST, LOADING, READONLY, STALE, WRITE,
@@ -155,8 +156,13 @@ fn count_read(ctx: &mut Ctx, found: bool) {
 /// Values are freed inline: dropping one is cheap enough that UNLINK needs no other thread.
 pub fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.st.now;
-    let db = &mut ctx.st.dbs[ctx.db];
-    let n = args.from(1).filter(|k| db.remove(k, now)).count();
+    let mut n = 0;
+    for k in args.from(1) {
+        if ctx.st.dbs[ctx.db].remove(k, now) {
+            n += 1;
+            notify(ctx, GENERIC, "del", k);
+        }
+    }
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -164,8 +170,14 @@ pub fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// EXISTS key [key ...]
 pub fn exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.st.now;
-    let db = &mut ctx.st.dbs[ctx.db];
-    let n = args.from(1).filter(|k| db.peek(k, now).is_some()).count();
+    let mut n = 0;
+    for k in args.from(1) {
+        if ctx.st.dbs[ctx.db].peek(k, now).is_some() {
+            n += 1;
+        } else {
+            notify(ctx, KEY_MISS, "keymiss", k);
+        }
+    }
     let stats = &mut ctx.st.stats;
     stats.keyspace_hits += n as u64;
     stats.keyspace_misses += (args.len() - 1 - n) as u64;
@@ -308,6 +320,9 @@ pub fn type_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => "none",
     };
     count_read(ctx, name != "none");
+    if name == "none" {
+        notify(ctx, KEY_MISS, "keymiss", &args[1]);
+    }
     ctx.out.simple(name);
     Ok(())
 }
@@ -338,6 +353,8 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> Result<bool, Error> {
     db.set_expire(k, e.expire);
     // A key moved into place wakes clients blocked on it, as Redis's dbAdd does.
     ctx.signal_key(dst);
+    notify(ctx, GENERIC, "rename_from", src);
+    notify(ctx, GENERIC, "rename_to", dst);
     Ok(true)
 }
 
@@ -392,6 +409,8 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     moved.unshared = e.unshared;
     dst.set_expire(k, e.expire);
     ctx.st.waiters.signal(to, key);
+    notify(ctx, GENERIC, "move_from", key);
+    notify_db(ctx, to, GENERIC, "move_to", key);
     ctx.out.int(1);
     Ok(())
 }
@@ -422,6 +441,7 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let found = from.lookup(src, now);
     count_read(ctx, found.is_some());
     let Some(s) = found else {
+        notify(ctx, KEY_MISS, "keymiss", src);
         ctx.out.int(0);
         return Ok(());
     };
@@ -432,11 +452,14 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let e = ctx.st.dbs[ctx.db].entry(s);
     let (val, expire): (Value, u64) = (e.val.clone(), e.expire);
     let target = &mut ctx.st.dbs[to];
-    let k = target.set(dst, val, false, now);
+    // Redis deletes the old destination and adds the copy as a new key (a `new` notification).
+    target.remove(dst, now);
+    let k = target.insert_new(dst, val, now);
     // Redis duplicates the value, so even a shared small integer becomes an object of its own.
     target.entry_mut(k).unshared = true;
     target.set_expire(k, expire);
     ctx.st.waiters.signal(to, dst);
+    notify_db(ctx, to, GENERIC, "copy_to", dst);
     ctx.out.int(1);
     Ok(())
 }
@@ -444,8 +467,14 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// TOUCH key [key ...]
 pub fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.st.now;
-    let db = &mut ctx.st.dbs[ctx.db];
-    let n = args.from(1).filter(|k| db.lookup(k, now).is_some()).count();
+    let mut n = 0;
+    for k in args.from(1) {
+        if ctx.st.dbs[ctx.db].lookup(k, now).is_some() {
+            n += 1;
+        } else {
+            notify(ctx, KEY_MISS, "keymiss", k);
+        }
+    }
     let stats = &mut ctx.st.stats;
     stats.keyspace_hits += n as u64;
     stats.keyspace_misses += (args.len() - 1 - n) as u64;

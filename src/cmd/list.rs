@@ -10,6 +10,7 @@
 //! re-run serves the client from that key alone and, if it is not a non-empty list, keeps it waiting in its
 //! place. Inside MULTI/EXEC nothing blocks: the timeout reply comes at once.
 
+use super::notify::{notify, GENERIC, KEY_MISS, LIST};
 use super::repl::Propagate;
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, BLOCKING, DENYOOM, ERR_NO_KEY, ERR_SYNTAX,
@@ -246,12 +247,24 @@ fn list_at<'c>(ctx: &'c mut Ctx, i: u32) -> Result<&'c mut List, Error> {
     as_list_mut(&mut ctx.st.dbs[ctx.db].entry_mut(i).val).ok_or_else(|| ERR_WRONGTYPE.into())
 }
 
-/// Deletes the list at `i` if it has been emptied, as Redis never keeps an empty list.
+/// Deletes the list at `i` if it has been emptied, as Redis never keeps an empty list; true if it did.
 #[inline]
-fn drop_if_empty(ctx: &mut Ctx, i: u32) {
+fn drop_if_empty(ctx: &mut Ctx, i: u32) -> bool {
     let db = &mut ctx.st.dbs[ctx.db];
-    if as_list(&db.entry(i).val).is_some_and(List::is_empty) {
+    let empty = as_list(&db.entry(i).val).is_some_and(List::is_empty);
+    if empty {
         db.remove_at(i);
+    }
+    empty
+}
+
+/// After elements were popped from the list `key` at `i` (Redis's `listElementsRemoved`): the pop event,
+/// then the list's deletion if it is empty now.
+fn elements_removed(ctx: &mut Ctx, i: u32, key: &[u8], head: bool) {
+    let gone = drop_if_empty(ctx, i);
+    notify(ctx, LIST, if head { "lpop" } else { "rpop" }, key);
+    if gone {
+        notify(ctx, GENERIC, "del", key);
     }
 }
 
@@ -324,6 +337,7 @@ fn push_generic(ctx: &mut Ctx, args: &Args, head: bool, only_existing: bool) -> 
     let len = l.len() as i64;
     ctx.out.int(len);
     ctx.signal_key(key);
+    notify(ctx, LIST, if head { "lpush" } else { "rpush" }, key);
     Ok(())
 }
 
@@ -387,7 +401,7 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, head: bool) -> CmdResult {
             pop_n_reply(ctx.out, l, n, head);
         }
     }
-    drop_if_empty(ctx, i);
+    elements_removed(ctx, i, key, head);
     Ok(())
 }
 
@@ -403,7 +417,12 @@ pub fn rpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// LLEN key
 pub fn llen(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let n = read_lookup(ctx.st, ctx.db, &args[1])?.map_or(0, List::len);
+    let Some(l) = read_lookup(ctx.st, ctx.db, &args[1])? else {
+        notify(ctx, KEY_MISS, "keymiss", &args[1]);
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let n = l.len();
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -424,6 +443,7 @@ pub fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let start = int_arg(args, 2)?;
     let end = int_arg(args, 3)?;
     let Some(l) = read_lookup(ctx.st, ctx.db, &args[1])? else {
+        notify(ctx, KEY_MISS, "keymiss", &args[1]);
         ctx.out.array(0);
         return Ok(());
     };
@@ -454,6 +474,7 @@ fn resolve_index(index: i64, len: usize) -> Option<usize> {
 pub fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // Redis looks the key up before it reads the index.
     let Some(l) = read_lookup(ctx.st, ctx.db, &args[1])? else {
+        notify(ctx, KEY_MISS, "keymiss", &args[1]);
         ctx.out.null();
         return Ok(());
     };
@@ -477,6 +498,7 @@ pub fn lset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     list_at(ctx, i)?.set(at, Bytes::new(&args[3]));
     ctx.out.ok();
+    notify(ctx, LIST, "lset", &args[1]);
     Ok(())
 }
 
@@ -506,6 +528,7 @@ pub fn linsert(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let len = l.len() as i64;
     ctx.out.int(len);
     ctx.signal_key(key);
+    notify(ctx, LIST, "linsert", key);
     Ok(())
 }
 
@@ -525,7 +548,12 @@ pub fn lrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         0
     };
-    drop_if_empty(ctx, i);
+    if removed > 0 {
+        notify(ctx, LIST, "lrem", &args[1]);
+    }
+    if drop_if_empty(ctx, i) {
+        notify(ctx, GENERIC, "del", &args[1]);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -542,8 +570,13 @@ pub fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
             Some((s, e)) => list_at(ctx, i)?.trim(s, e),
             None => {
                 ctx.st.dbs[ctx.db].remove_at(i);
+                notify(ctx, LIST, "ltrim", &args[1]);
+                notify(ctx, GENERIC, "del", &args[1]);
+                ctx.out.ok();
+                return Ok(());
             }
         }
+        notify(ctx, LIST, "ltrim", &args[1]);
     }
     ctx.out.ok();
     Ok(())
@@ -577,6 +610,7 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let rank = if from_tail { rank.wrapping_neg() } else { rank };
     let ele = &args[2];
     let Some(l) = read_lookup(ctx.st, ctx.db, &args[1])? else {
+        notify(ctx, KEY_MISS, "keymiss", &args[1]);
         match count {
             Some(_) => ctx.out.array(0),
             None => ctx.out.null(),
@@ -670,7 +704,7 @@ fn pop_first<'k>(
             }
             Some(c) => Some(pop_n_reply(out, l, c, head)),
         };
-        drop_if_empty(ctx, i);
+        elements_removed(ctx, i, key, head);
         ctx.touch_key(ctx.db, key);
         let cmd: &[u8] = if head { b"LPOP" } else { b"RPOP" };
         match popped {
@@ -837,7 +871,8 @@ fn move_generic(
             db.insert_new(dst, Value::List(Box::new(l)), now);
         }
     }
-    drop_if_empty(ctx, si);
+    notify(ctx, LIST, if to_head { "lpush" } else { "rpush" }, dst);
+    elements_removed(ctx, si, src, from_head);
     ctx.signal_key(dst);
     ctx.touch_key(ctx.db, src);
     ctx.touch_key(ctx.db, dst);

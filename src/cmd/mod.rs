@@ -23,6 +23,7 @@ pub mod list;
 pub mod memory;
 pub mod monitor;
 pub mod multi;
+pub mod notify;
 pub mod pubsub;
 pub mod repl;
 pub mod server;
@@ -520,6 +521,8 @@ fn reject(ctx: &mut Ctx, args: &Args, idx: Option<usize>, msg: &[u8]) {
 pub fn dispatch(ctx: &mut Ctx, args: &Args) {
     let start = ctx.out.buf.len();
     run(ctx, args);
+    // Keys the command's lookups reclaimed by expiry (or added) tell their subscribers now.
+    notify::flush_logged(ctx);
     // EXEC's queued commands answer as part of EXEC; a client that blocked keeps its state until its
     // command answers.
     if ctx.in_exec || ctx.still_blocked {
@@ -774,6 +777,7 @@ pub fn read_lookup(ctx: &mut Ctx, key: &[u8]) -> Option<u32> {
         ctx.st.stats.keyspace_hits += 1;
     } else {
         ctx.st.stats.keyspace_misses += 1;
+        notify::notify(ctx, notify::KEY_MISS, "keymiss", key);
     }
     found
 }

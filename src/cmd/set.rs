@@ -10,6 +10,7 @@ use super::hash::{
     ERR_INVALID_CURSOR, ERR_RANGE_LONG, SCAN_COMPLEXITY,
 };
 use super::keys::parse_cursor;
+use super::notify::{notify, GENERIC, SET};
 use super::read_lookup;
 use super::repl::Propagate;
 use super::{
@@ -175,15 +176,18 @@ fn read_sets(ctx: &mut Ctx, keys: &[&[u8]]) -> Result<Vec<Option<u32>>, Error> {
 }
 
 /// Stores a computed set at `dst` (replacing whatever is there, TTL included), or deletes `dst` when
-/// the result is empty; replies with the result's size.
-fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set) {
+/// the result is empty; replies with the result's size. `event` is the command's notification.
+fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
     let now = ctx.st.now;
     let db = &mut ctx.st.dbs[ctx.db];
     let n = result.len();
     if n == 0 {
-        db.remove(dst, now);
+        if db.remove(dst, now) {
+            notify(ctx, GENERIC, "del", dst);
+        }
     } else {
         db.set(dst, Value::Set(Box::new(result)), false, now);
+        notify(ctx, SET, event, dst);
     }
     ctx.out.int(n as i64);
 }
@@ -207,6 +211,8 @@ pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     if added == 0 {
         ctx.prop = Propagate::Nothing;
+    } else {
+        notify(ctx, SET, "sadd", key);
     }
     ctx.out.int(added as i64);
     Ok(())
@@ -230,11 +236,17 @@ pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
         }
     }
-    if s.is_empty() {
+    let gone = s.is_empty();
+    if gone {
         db.remove_at(i);
     }
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
+    } else {
+        notify(ctx, SET, "srem", &args[1]);
+        if gone {
+            notify(ctx, GENERIC, "del", &args[1]);
+        }
     }
     ctx.out.int(deleted);
     Ok(())
@@ -292,7 +304,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], to: InterTo) -> CmdResult {
         match to {
             InterTo::Reply => ctx.out.set(0),
             InterTo::Card(_) => ctx.out.int(0),
-            InterTo::Store(dst) => store_result(ctx, dst, Set::new_intset()),
+            InterTo::Store(dst) => store_result(ctx, dst, Set::new_intset(), "sinterstore"),
         }
         return Ok(());
     }
@@ -340,7 +352,7 @@ fn sinter_generic(ctx: &mut Ctx, keys: &[&[u8]], to: InterTo) -> CmdResult {
             for e in first.iter().filter(|&e| in_all(e)) {
                 result.insert_elem(e, max);
             }
-            store_result(ctx, dst, result);
+            store_result(ctx, dst, result, "sinterstore");
         }
     }
     Ok(())
@@ -374,7 +386,10 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], diff: bool, dst: Option<&[
         }
     }
     match dst {
-        Some(dst) => store_result(ctx, dst, result),
+        Some(dst) => {
+            let event = if diff { "sdiffstore" } else { "sunionstore" };
+            store_result(ctx, dst, result, event);
+        }
         None => {
             ctx.out.set(result.len());
             for e in result.iter() {
@@ -475,19 +490,27 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    if s.is_empty() {
+    let gone = s.is_empty();
+    if gone {
         db.remove_at(si);
     }
+    notify(ctx, SET, "srem", src);
+    if gone {
+        notify(ctx, GENERIC, "del", src);
+    }
+    let db = &mut ctx.st.dbs[ctx.db];
     match di {
         // Only a destination that gains the member changes (and invalidates its WATCH), as in Redis.
         Some(di) if set_in(db, di)?.contains(m) => {}
         Some(di) => {
             set_in_mut(db, di)?.insert(m, max);
+            notify(ctx, SET, "sadd", dst);
         }
         None => {
             let mut d = Set::for_member(m);
             d.insert(m, max);
             db.insert_new(dst, Value::Set(Box::new(d)), now);
+            notify(ctx, SET, "sadd", dst);
         }
     }
     ctx.out.int(1);
@@ -518,8 +541,13 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.prop = Propagate::args([&b"SREM"[..], &args[1], e.bytes(&mut tmp)]);
     }
     s.remove_at(p);
-    if s.is_empty() {
+    let gone = s.is_empty();
+    if gone {
         db.remove_at(i);
+    }
+    notify(ctx, SET, "spop", &args[1]);
+    if gone {
+        notify(ctx, GENERIC, "del", &args[1]);
     }
     Ok(())
 }
@@ -552,6 +580,8 @@ fn spop_count(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         db.remove_at(i);
         ctx.prop = Propagate::args([&b"DEL"[..], &args[1]]);
+        notify(ctx, SET, "spop", &args[1]);
+        notify(ctx, GENERIC, "del", &args[1]);
         return Ok(());
     }
     let count = count as usize;
@@ -595,6 +625,7 @@ fn spop_count(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let head = [&b"SREM"[..], &args[1]];
         ctx.prop = Propagate::args(head.into_iter().chain(members.iter().map(Vec::as_slice)));
     }
+    notify(ctx, SET, "spop", &args[1]);
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! are loaded and sorted, and only then is a conversion failure reported. Patterns are read the way Redis
 //! reads its C strings: `*`, `->` and `#` are looked for before the pattern's first NUL byte.
 
+use super::notify::{notify_db, GENERIC, LIST};
 use super::repl::Propagate;
 use super::zset::c_strtod;
 use super::{
@@ -434,7 +435,10 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
             if n > 0 {
                 d.set(dst, Value::List(Box::new(list)), false, now);
                 ctx.signal_key(dst);
-            } else if !d.remove(dst, now) {
+                notify_db(ctx, db, LIST, "sortstore", dst);
+            } else if d.remove(dst, now) {
+                notify_db(ctx, db, GENERIC, "del", dst);
+            } else {
                 ctx.prop = Propagate::Nothing;
             }
             ctx.out.int(n as i64);

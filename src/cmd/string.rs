@@ -5,6 +5,7 @@
 //! since `OBJECT ENCODING` shows it: stored arguments are integer-encoded when canonical, APPEND and
 //! SETRANGE produce `raw`, the INCR family `int`, INCRBYFLOAT a plain string.
 
+use super::notify::{notify, GENERIC, STRING};
 use super::read_lookup;
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, DENYOOM, ERR_NOT_FLOAT, ERR_NOT_INT,
@@ -334,13 +335,15 @@ fn set_generic(
         }
         None => db.insert_new(key, v, now),
     };
+    notify(ctx, STRING, "set", key);
     if at != 0 {
-        db.set_expire(i, at);
+        ctx.st.dbs[ctx.db].set_expire(i, at);
         // Replicas get the deadline as an absolute PXAT, as Redis propagates it (rewritten even when the
         // client gave PXAT itself).
         let mut tmp = [0u8; 20];
         let ms = crate::util::fmt_i64(at as i64, &mut tmp);
         ctx.prop = super::repl::Propagate::args([&b"SET"[..], key, val, b"PXAT", ms]);
+        notify(ctx, GENERIC, "expire", key);
     }
     if !o.get {
         if int_reply {
@@ -425,6 +428,7 @@ pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     reply_string(ctx.out, &db.entry(i).val)?;
     db.remove_at(i);
     ctx.prop = super::repl::Propagate::args([&b"DEL"[..], &args[1]]);
+    notify(ctx, GENERIC, "del", &args[1]);
     Ok(())
 }
 
@@ -454,15 +458,19 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some((Expire::ExAt | Expire::PxAt, _)) if at <= now => {
             db.remove_at(i);
             ctx.prop = Propagate::args([&b"DEL"[..], &args[1]]);
+            notify(ctx, GENERIC, "del", &args[1]);
         }
         Some(_) => {
             db.set_expire(i, at);
             let ms = crate::util::fmt_i64(at as i64, &mut tmp);
             ctx.prop = Propagate::args([&b"PEXPIREAT"[..], &args[1], ms]);
+            notify(ctx, GENERIC, "expire", &args[1]);
         }
-        None if o.persist => {
+        // Only a deadline really removed is news.
+        None if o.persist && db.entry(i).expire != 0 => {
             db.set_expire(i, 0);
             ctx.prop = Propagate::args([&b"PERSIST"[..], &args[1]]);
+            notify(ctx, GENERIC, "persist", &args[1]);
         }
         None => {}
     }
@@ -503,7 +511,8 @@ fn mset_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
     }
     let mut it = args.from(1);
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        db.set(k, Value::from_bytes(v), false, now);
+        ctx.st.dbs[ctx.db].set(k, Value::from_bytes(v), false, now);
+        notify(ctx, STRING, "set", k);
     }
     if nx {
         ctx.out.int(1);
@@ -531,6 +540,7 @@ pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // A new key stores the argument as SET would (so "APPEND k 12" is int-encoded).
         ctx.st.dbs[ctx.db].insert_new(key, Value::from_bytes(add), now);
         ctx.out.int(add.len() as i64);
+        notify(ctx, STRING, "append", key);
         return Ok(());
     };
     let mut tmp = [0u8; 20];
@@ -547,6 +557,7 @@ pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let len = s.len();
     e.val = Value::Str(Bytes::raw(s));
     ctx.out.int(len as i64);
+    notify(ctx, STRING, "append", key);
     Ok(())
 }
 
@@ -645,6 +656,7 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     ctx.out.int(len as i64);
+    notify(ctx, STRING, "setrange", key);
     Ok(())
 }
 
@@ -668,6 +680,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
         }
     };
     ctx.out.int(n);
+    notify(ctx, STRING, "incrby", key);
     Ok(())
 }
 
@@ -770,6 +783,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.bulk(text);
     // Replicas get the result, not the increment, so float rounding cannot make them diverge.
     ctx.prop = super::repl::Propagate::args([&b"SET"[..], key, text, b"KEEPTTL"]);
+    notify(ctx, STRING, "incrbyfloat", key);
     Ok(())
 }
 

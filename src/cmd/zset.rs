@@ -8,6 +8,7 @@
 //! else park the client; a re-run after a signal serves it from the signalled key alone, and inside
 //! MULTI/EXEC the timeout reply (a null array) comes at once.
 
+use super::notify::{notify, GENERIC, ZSET};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -583,14 +584,16 @@ fn drop_if_empty(db: &mut Db, i: u32) -> bool {
 }
 
 /// Stores a computed result at `dst` (any old value and deadline replaced), or deletes `dst` when the
-/// result is empty; replies with the result's size.
-fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>) {
+/// result is empty; replies with the result's size. `event` is the command's notification.
+fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>, event: &str) {
     let now = ctx.st.now;
     let lim = limits(ctx);
     let n = items.len();
     let db = &mut ctx.st.dbs[ctx.db];
     if n == 0 {
-        if !db.remove(dst, now) {
+        if db.remove(dst, now) {
+            notify(ctx, GENERIC, "del", dst);
+        } else {
             ctx.prop = Propagate::Nothing;
         }
     } else {
@@ -601,6 +604,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>) {
             now,
         );
         ctx.signal_key(dst);
+        notify(ctx, ZSET, event, dst);
     }
     ctx.out.int(n as i64);
 }
@@ -724,6 +728,8 @@ fn zadd_generic(ctx: &mut Ctx, args: &Args, mut incr: bool) -> CmdResult {
     }
     if added + updated == 0 {
         ctx.prop = Propagate::Nothing;
+    } else {
+        notify(ctx, ZSET, if incr { "zincr" } else { "zadd" }, key);
     }
     if incr {
         if processed > 0 {
@@ -759,9 +765,14 @@ pub fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
         }
     }
-    drop_if_empty(db, i);
+    let gone = drop_if_empty(db, i);
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
+    } else {
+        notify(ctx, ZSET, "zrem", &args[1]);
+        if gone {
+            notify(ctx, GENERIC, "del", &args[1]);
+        }
     }
     ctx.out.int(deleted);
     Ok(())
@@ -1061,7 +1072,7 @@ fn zrange_generic(
 
     let Some(i) = read_lookup(ctx, key) else {
         match store {
-            Some(dst) => store_result(ctx, dst, Vec::new()),
+            Some(dst) => store_result(ctx, dst, Vec::new(), "zrangestore"),
             None => ctx.out.array(0),
         }
         return Ok(());
@@ -1075,7 +1086,7 @@ fn zrange_generic(
             if rev {
                 items.reverse();
             }
-            store_result(ctx, dst, items);
+            store_result(ctx, dst, items, "zrangestore");
         }
         None => {
             let out = &mut *ctx.out;
@@ -1146,9 +1157,19 @@ fn zremrange_generic(ctx: &mut Ctx, args: &Args, spec: Spec) -> CmdResult {
         Spec::Score(r) => z.remove_range(r),
         Spec::Lex(r) => z.remove_lex(r),
     };
-    drop_if_empty(db, i);
+    let gone = drop_if_empty(db, i);
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
+    } else {
+        let event = match spec {
+            Spec::Rank(..) => "zremrangebyrank",
+            Spec::Score(_) => "zremrangebyscore",
+            Spec::Lex(_) => "zremrangebylex",
+        };
+        notify(ctx, ZSET, event, &args[1]);
+        if gone {
+            notify(ctx, GENERIC, "del", &args[1]);
+        }
     }
     ctx.out.int(deleted as i64);
     Ok(())
@@ -1227,8 +1248,12 @@ pub fn pop_generic<'a>(
         out.bulk(m.as_slice());
         reply_score(out, s);
     }
-    drop_if_empty(db, i);
+    let gone = drop_if_empty(db, i);
     ctx.touch_key(ctx.db, key);
+    notify(ctx, ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    if gone {
+        notify(ctx, GENERIC, "del", key);
+    }
     Ok(Some((key, n)))
 }
 
@@ -1841,7 +1866,7 @@ fn set_op(
                 .into_iter()
                 .map(|(m, s)| (Bytes::new(&m), s))
                 .collect();
-            store_result(ctx, dst, items);
+            store_result(ctx, dst, items, name);
         }
         None => {
             let n = result.len();

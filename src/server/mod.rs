@@ -907,6 +907,13 @@ impl Server {
         for db in self.st.dbs.iter_mut() {
             db.compact_step(COMPACT_PER_TICK);
         }
+        if cmd::notify::pending() {
+            // Keys the active cycle reclaimed tell their subscribers (keyspace notifications).
+            let mut out = Out::default();
+            let mut ctx = Ctx::new(&mut self.st, &mut self.conns, usize::MAX, 0, &mut out);
+            cmd::notify::flush_logged(&mut ctx);
+            self.after_turn();
+        }
         if self.st.cfg.maxmemory_clients != 0 {
             cmd::connection::evict_clients(&mut self.st, &mut self.conns);
             self.close_killed();

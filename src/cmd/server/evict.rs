@@ -86,6 +86,7 @@ pub fn perform(ctx: &mut Ctx) -> Evict {
         freed += before.saturating_sub(alloc::used());
         ctx.st.stats.evicted_keys += 1;
         ctx.touch_key(db, &key);
+        crate::cmd::notify::notify_db(ctx, db, crate::cmd::notify::EVICTED, "evicted", &key);
         if !ctx.st.replicas.is_empty() {
             crate::cmd::repl::feed_expired(ctx, db, &[key]);
         }
