@@ -17,6 +17,7 @@ pub mod bitops;
 pub mod connection;
 pub mod dump;
 pub mod expire;
+pub mod geo;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -211,6 +212,7 @@ const FAMILIES: &[&[Cmd]] = &[
     set::COMMANDS,
     list::COMMANDS,
     sort::COMMANDS,
+    geo::COMMANDS,
     dump::COMMANDS,
 ];
 
