@@ -3995,8 +3995,14 @@ fn watch_matches_redis() {
         &["SADD", "s2", "b"],
         &["HSET", "h", "f", "v"],
         &["SET", "str", "abc"],
+        &["SET", "t", "v", "PXAT", "4102444800000"],
     ];
     let cases: &[(&str, &[&str])] = &[
+        ("t", &["PEXPIREAT", "t", "4102444800000"]),
+        ("t", &["EXPIREAT", "t", "4102444800"]),
+        ("t", &["PERSIST", "t"]),
+        ("str", &["PERSIST", "str"]),
+        ("t", &["GETEX", "t", "PXAT", "4102444800000"]),
         ("z", &["ZMPOP", "1", "z", "MIN"]),
         ("z", &["ZMPOP", "2", "nokey", "z", "MIN"]),
         ("l", &["LMPOP", "1", "l", "LEFT"]),

@@ -341,12 +341,16 @@ impl Db {
     pub fn set_expire(&mut self, i: u32, at: u64) {
         let e = self.slots[i as usize].as_mut().expect("live slot");
         let old = std::mem::replace(&mut e.expire, at);
-        if old == at {
+        if old == 0 && at == 0 {
             return;
         }
+        // Setting the deadline a key already has is still a write to Redis (EXPIRE propagates, WATCH fails).
         bump_muts();
         if self.watching {
             self.note_touched(i);
+        }
+        if old == at {
+            return;
         }
         if old != 0 {
             self.expires.remove(&(old, i));
