@@ -960,6 +960,14 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return err(format!("ERR {e}"));
     }
+    // A new maxmemory takes effect at once, as Redis's updateMaxmemory evicts right away.
+    if ctx.st.cfg.maxmemory > 0
+        && pairs
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("maxmemory"))
+    {
+        evict::perform(ctx);
+    }
     ctx.out.ok();
     Ok(())
 }
