@@ -14,6 +14,7 @@
 use std::cmp::Ordering;
 use std::io::Write;
 
+use super::notify::{notify, GENERIC, ZSET};
 use super::read_lookup;
 use super::repl::Propagate;
 use super::zset::parse_score;
@@ -1216,7 +1217,7 @@ fn georadius_generic(ctx: &mut Ctx, args: &Args, src: usize, flags: u32) -> CmdR
             Some(dst) => {
                 let now = ctx.st.now;
                 if ctx.st.dbs[ctx.db].remove(dst, now) {
-                    ctx.signal_key(dst);
+                    notify(ctx, GENERIC, "del", dst);
                 }
                 ctx.out.int(0);
             }
@@ -1318,7 +1319,7 @@ fn georadius_generic(ctx: &mut Ctx, args: &Args, src: usize, flags: u32) -> CmdR
     let db = &mut ctx.st.dbs[ctx.db];
     if items.is_empty() {
         if db.remove(dst, now) {
-            ctx.signal_key(dst);
+            notify(ctx, GENERIC, "del", dst);
         }
     } else {
         db.set(
@@ -1328,6 +1329,12 @@ fn georadius_generic(ctx: &mut Ctx, args: &Args, src: usize, flags: u32) -> CmdR
             now,
         );
         ctx.signal_key(dst);
+        let event = if is_search {
+            "geosearchstore"
+        } else {
+            "georadiusstore"
+        };
+        notify(ctx, ZSET, event, dst);
     }
     ctx.out.int(returned as i64);
     Ok(())
