@@ -92,7 +92,7 @@ def gen(r):
                          ["BITFIELD", k(), "SET", "u8", "0", "255"], ["BITFIELD", k(), "INCRBY", "u4", "4", "1"], ["BITFIELD", k(), "GET", "u8", "0"], ["BITFIELD", k(), "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "5"]])
     if c < 18:
         return r.choice([["DEL", k(), k()], ["UNLINK", k()], ["RENAME", k(), k()], ["RENAMENX", k(), k()], ["MOVE", k(), "1"], ["COPY", k(), k()], ["COPY", k(), k(), "REPLACE"], ["COPY", k(), k(), "DB", "1"],
-                         ["EXPIRE", k(), r.choice(["100", "-1", "0"])], ["PEXPIRE", k(), "100000", r.choice(["NX", "XX", "GT", "LT"])], ["EXPIREAT", k(), r.choice(["1", "99999999999"])], ["PERSIST", k()],
+                         ["EXPIRE", k(), r.choice(["100", "-1", "0"])], ["PEXPIREAT", k(), r.choice(["99999999990000", "99999999999000"]), r.choice(["NX", "XX", "GT", "LT"])], ["EXPIREAT", k(), r.choice(["1", "99999999999"])], ["PERSIST", k()],
                          ["EXISTS", k(), k()], ["TYPE", k()], ["TTL", k()], ["TOUCH", k()]])
     if c < 30:
         return r.choice([["LPUSH", k(), m(), m()], ["RPUSH", k(), m()], ["LPUSHX", k(), m()], ["RPUSHX", k(), m()], ["LINSERT", k(), r.choice(["BEFORE", "AFTER"]), m(), m()],
@@ -107,7 +107,7 @@ def gen(r):
                          ["SINTERSTORE", k(), k(), k()], ["SUNIONSTORE", k(), k(), k()], ["SDIFFSTORE", k(), k(), k()], ["SMEMBERS", k()], ["SCARD", k()], ["SISMEMBER", k(), m()], ["SRANDMEMBER", k()], ["SINTERCARD", "2", k(), k()]])
     if c < 75:
         return r.choice([["ZADD", k(), sc(), m(), sc(), m()], ["ZADD", k(), r.choice(["NX", "XX", "GT", "LT"]), sc(), m()], ["ZADD", k(), "INCR", sc(), m()], ["ZADD", k(), "XX", "CH", sc(), m()], ["ZINCRBY", k(), sc(), m()], ["ZREM", k(), m(), m()],
-                         ["ZREMRANGEBYSCORE", k(), "1", "2"], ["ZREMRANGEBYRANK", k(), "0", "0"], ["ZREMRANGEBYLEX", k(), "[a", "[b"], ["ZPOPMIN", k()], ["ZPOPMAX", k(), "2"], ["ZMPOP", "2", k(), k(), "MIN"],
+                         ["ZREMRANGEBYSCORE", k(), "1", "2"], ["ZREMRANGEBYRANK", k(), "0", "0"], ["ZREMRANGEBYLEX", k(), "-", "+"], ["ZPOPMIN", k()], ["ZPOPMAX", k(), "2"], ["ZMPOP", "2", k(), k(), "MIN"],
                          ["BZPOPMIN", k(), "0.01"], ["BZPOPMAX", k(), k(), "0.01"], ["BZMPOP", "0.01", "1", k(), "MAX", "COUNT", "3"],
                          ["ZUNIONSTORE", k(), "2", k(), k()], ["ZINTERSTORE", k(), "2", k(), k()], ["ZDIFFSTORE", k(), "2", k(), k()], ["ZRANGESTORE", k(), k(), "0", "-1"], ["ZRANGESTORE", k(), k(), "5", "6"],
                          ["ZSCORE", k(), m()], ["ZCARD", k()], ["ZRANGE", k(), "0", "-1"], ["ZRANK", k(), m()], ["ZMSCORE", k(), m()]])

@@ -77,7 +77,12 @@ pub fn notify_pending() -> bool {
 /// True when some database may hold logged notification events; clears the mark.
 #[inline]
 pub fn take_notify_pending() -> bool {
-    NOTIFY_PENDING.swap(false, Ordering::Relaxed)
+    // A plain load first: a swap is a locked instruction, paid after every command otherwise.
+    if !NOTIFY_PENDING.load(Ordering::Relaxed) {
+        return false;
+    }
+    NOTIFY_PENDING.store(false, Ordering::Relaxed);
+    true
 }
 
 /// SCAN cursors: the slot index in the low bits, the compaction generation above.
