@@ -96,3 +96,339 @@ fn sicily_resp2_and_resp3() {
     ];
     run_table(&mut c, resp3);
 }
+
+/// The RESP2 array of these bulk strings.
+fn arr(items: &[&str]) -> String {
+    let mut s = format!("*{}\r\n", items.len());
+    for v in items {
+        s.push_str(&format!("${}\r\n{v}\r\n", v.len()));
+    }
+    s
+}
+
+#[test]
+fn scores_written_by_zadd_decode_as_redis_decodes_them() {
+    let s = server();
+    let mut c = s.raw();
+    c.cmds(&[
+        "ZADD",
+        "z",
+        "-1",
+        "neg",
+        "1e30",
+        "huge",
+        "2.5",
+        "frac",
+        "4503599627370496",
+        "top",
+        "9.3e18",
+        "past63",
+    ]);
+    assert_eq!(
+        c.cmds(&["GEOPOS", "z", "neg", "huge", "frac", "top", "past63"]),
+        "*5\r\n*2\r\n$3\r\n180\r\n$19\r\n85.0511287799999991\r\n\
+         *2\r\n$22\r\n-179.99999731779098511\r\n$21\r\n-85.05112751263942528\r\n\
+         *2\r\n$22\r\n-179.99999195337295532\r\n$21\r\n-85.05112751263942528\r\n\
+         *2\r\n$22\r\n-179.99999731779098511\r\n$19\r\n85.0511287799999991\r\n\
+         *2\r\n$3\r\n180\r\n$19\r\n85.0511287799999991\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["GEOHASH", "z", "neg", "huge", "top"]),
+        arr(&["bp05b5048p0", "00bh0hbj200", "bp05b5048p0"])
+    );
+}
+
+#[test]
+fn geoadd_counts_as_itself_and_getkeys_finds_store_keys() {
+    let s = server();
+    let mut c = s.raw();
+    c.cmds(&["CONFIG", "RESETSTAT"]);
+    c.cmds(&["GEOADD", "foo", "0", "0", "bar"]);
+    c.cmds(&["SET", "str", "1"]);
+    assert!(c
+        .cmds(&["GEOADD", "str", "0", "0", "bar"])
+        .starts_with("-WRONGTYPE"));
+    let stats = c.cmds(&["INFO", "commandstats"]);
+    assert!(
+        stats.contains("cmdstat_geoadd:calls=2,") && stats.contains("failed_calls=1"),
+        "{stats}"
+    );
+    assert!(!stats.contains("cmdstat_zadd"), "{stats}");
+    assert_eq!(
+        c.cmds(&[
+            "COMMAND",
+            "GETKEYS",
+            "GEORADIUS",
+            "src",
+            "1",
+            "2",
+            "3",
+            "km",
+            "STOREDIST",
+            "d2",
+            "STORE",
+            "d"
+        ]),
+        arr(&["src", "d", "d2"])
+    );
+    assert_eq!(
+        c.cmds(&[
+            "COMMAND",
+            "GETKEYS",
+            "GEOSEARCHSTORE",
+            "d",
+            "s",
+            "FROMMEMBER",
+            "m",
+            "BYRADIUS",
+            "1",
+            "km"
+        ]),
+        arr(&["d", "s"])
+    );
+    let info = c.cmds(&["COMMAND", "INFO", "GEORADIUS", "GEORADIUS_RO"]);
+    let (radius, ro) = info.split_at(info.find("georadius_ro").unwrap());
+    assert!(
+        radius.contains("movablekeys") && !ro.contains("movablekeys"),
+        "{info}"
+    );
+}
+
+/// A replica's view of the server: SYNC, skip the snapshot, then read the command stream.
+struct ReplStream {
+    c: RawConn,
+}
+
+impl ReplStream {
+    fn attach(s: &TestServer) -> ReplStream {
+        let mut c = s.raw();
+        c.send(b"SYNC\r\n");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n") {
+            std::io::Read::read_exact(&mut c.stream, &mut byte).unwrap();
+            // Redis sends newlines while it prepares the snapshot.
+            if !(head.is_empty() && byte[0] == b'\n') {
+                head.push(byte[0]);
+            }
+        }
+        let len: usize = String::from_utf8_lossy(&head[1..head.len() - 2])
+            .parse()
+            .unwrap();
+        let mut rdb = vec![0u8; len];
+        std::io::Read::read_exact(&mut c.stream, &mut rdb).unwrap();
+        ReplStream { c }
+    }
+
+    fn next(&mut self) -> String {
+        loop {
+            let r = String::from_utf8_lossy(&self.c.read_reply()).into_owned();
+            if !r.to_ascii_lowercase().contains("\r\nping\r\n") {
+                return r;
+            }
+        }
+    }
+}
+
+#[test]
+fn geoadd_reaches_replicas_as_zadd() {
+    let s = server();
+    let mut repl = ReplStream::attach(&s);
+    let mut c = s.raw();
+    c.cmds(&["GEOADD", "g", "CH", "13.361389", "38.115556", "Palermo"]);
+    assert_eq!(repl.next(), arr(&["SELECT", "0"]));
+    assert_eq!(
+        repl.next(),
+        arr(&["zadd", "g", "CH", "3479099956230698", "Palermo"])
+    );
+    // Changing nothing, searching without STORE, or storing nothing over nothing: not replicated.
+    c.cmds(&["GEOADD", "g", "NX", "1", "1", "Palermo"]);
+    c.cmds(&["GEORADIUS", "g", "13", "38", "100", "km"]);
+    c.cmds(&["GEORADIUS", "g", "100", "38", "1", "km", "STORE", "none"]);
+    c.cmds(&["GEORADIUS", "g", "13", "38", "100", "km", "STORE", "d"]);
+    assert_eq!(
+        repl.next(),
+        arr(&["GEORADIUS", "g", "13", "38", "100", "km", "STORE", "d"])
+    );
+    c.cmds(&["SET", "end", "1"]);
+    assert_eq!(repl.next(), arr(&["SET", "end", "1"]));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Differential run against a real redis-server.
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len())]
+    }
+}
+
+const LAT_LIMIT: f64 = 85.05112878;
+
+/// Random geo sets (clusters at every scale, poles, the antimeridian, repeated points for ties), then
+/// random queries of every command and option; every reply must equal Redis's, byte for byte, in
+/// RESP2 and RESP3. Results without ASC/DESC are compared as sent: the cell order is Redis's.
+#[test]
+fn random_queries_match_redis() {
+    let Some(redis) = common::start_redis() else {
+        println!("SKIPPED: redis-server not installed");
+        return;
+    };
+    let ferro = TestServer::start(&[]);
+    let (mut r, mut f) = (redis.raw(), ferro.raw());
+    let mut mismatches = Vec::new();
+    for seed in 1..=3u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1);
+        for resp in ["2", "3"] {
+            r.cmds(&["HELLO", resp]);
+            f.cmds(&["HELLO", resp]);
+            let mut both = |args: &[String]| {
+                let a: Vec<&str> = args.iter().map(String::as_str).collect();
+                let (x, y) = (r.cmds(&a), f.cmds(&a));
+                if x != y && mismatches.len() < 10 {
+                    mismatches.push(format!("{a:?}\n  redis: {x:?}\n  ferro: {y:?}"));
+                }
+            };
+            both(&["FLUSHALL".into()]);
+            let keys = ["g1", "g2"];
+            let mut members: Vec<Vec<String>> = vec![Vec::new(); 2];
+            let mut centres = Vec::new();
+            for (ki, k) in keys.iter().enumerate() {
+                for _ in 0..1 + rng.below(5) {
+                    let mut clon = rng.range(-180.0, 180.0);
+                    let mut clat = rng.range(-85.0, 85.0);
+                    if rng.below(5) == 0 {
+                        clat = [84.9, -84.9, 0.0, 66.5, -80.5][rng.below(5)];
+                    }
+                    if rng.below(5) == 0 {
+                        clon = [179.9, -179.9, 0.0][rng.below(3)];
+                    }
+                    centres.push((clon, clat));
+                    let spread = [0.0001, 0.01, 0.5, 5.0, 50.0][rng.below(5)];
+                    let mut args = vec!["GEOADD".to_string(), k.to_string()];
+                    for _ in 0..[3, 10, 40, 150][rng.below(4)] {
+                        let (mut lon, mut lat) = (
+                            (clon + rng.range(-spread, spread)).clamp(-180.0, 180.0),
+                            (clat + rng.range(-spread, spread)).clamp(-LAT_LIMIT, LAT_LIMIT),
+                        );
+                        if rng.below(7) == 0 {
+                            (lon, lat) = (clon, clat);
+                        }
+                        let m = format!("m{}", rng.below(400));
+                        let prec = [2, 6, 10][rng.below(3)];
+                        args.push(format!("{lon:.prec$}"));
+                        args.push(format!("{lat:.prec$}"));
+                        args.push(m.clone());
+                        members[ki].push(m);
+                    }
+                    both(&args);
+                }
+            }
+            let units = ["m", "km", "ft", "mi", "KM", "Mi"];
+            for _ in 0..700 {
+                let ki = rng.below(3);
+                let k = if ki < 2 { keys[ki] } else { "nokey" };
+                let pool = &members[ki.min(1)];
+                let m = if rng.below(20) == 0 {
+                    "nomember".to_string()
+                } else {
+                    pool[rng.below(pool.len())].clone()
+                };
+                let (clon, clat) = centres[rng.below(centres.len())];
+                let d = [0.0, 0.001, 0.1, 1.0, 10.0][rng.below(5)];
+                let lon = format!("{:.6}", (clon + rng.range(-d, d)).clamp(-180.0, 180.0));
+                let lat = format!("{:.6}", (clat + rng.range(-d, d)).clamp(-85.05, 85.05));
+                let rad = [
+                    "0", "1", "100", "1000", "50000", "500000", "5000000", "20000000", "1234.5",
+                ][rng.below(9)];
+                let unit = rng.pick(&units);
+                let mut opts: Vec<&str> = Vec::new();
+                for _ in 0..rng.below(4) {
+                    match rng.below(7) {
+                        0 => opts.push("WITHDIST"),
+                        1 => opts.push("WITHHASH"),
+                        2 => opts.push("WITHCOORD"),
+                        3 => opts.push(rng.pick(&["ASC", "DESC"])),
+                        4 => opts.extend(["COUNT", rng.pick(&["1", "2", "3", "10", "50"])]),
+                        5 => opts.extend(["COUNT", rng.pick(&["1", "5"]), "ANY"]),
+                        _ => opts.push(rng.pick(&["ANY", "COUNT", "WITHDIST"])),
+                    }
+                }
+                let plain: Vec<&str> = opts
+                    .iter()
+                    .copied()
+                    .filter(|o| !o.starts_with("WITH"))
+                    .collect();
+                let from: Vec<&str> = if rng.below(2) == 0 {
+                    vec!["FROMMEMBER", &m]
+                } else {
+                    vec!["FROMLONLAT", &lon, &lat]
+                };
+                let by: Vec<&str> = if rng.below(2) == 0 {
+                    vec!["BYRADIUS", rad, unit]
+                } else {
+                    vec![
+                        "BYBOX",
+                        rad,
+                        rng.pick(&["1", "500", "20000", "3000000"]),
+                        unit,
+                    ]
+                };
+                let m2 = pool[rng.below(pool.len())].as_str();
+                let cmd: Vec<&str> = match rng.below(9) {
+                    0 => vec!["GEOPOS", k, &m, m2, "nomember"],
+                    1 => vec!["GEOHASH", k, &m, m2, "nomember"],
+                    2 => vec!["GEODIST", k, &m, m2, unit],
+                    3 => [&["GEORADIUS", k, &lon, &lat, rad, unit][..], &opts].concat(),
+                    4 => [&["GEORADIUSBYMEMBER_RO", k, &m, rad, unit][..], &opts].concat(),
+                    5 | 6 => [&["GEOSEARCH", k][..], &from, &by, &opts].concat(),
+                    7 => {
+                        let dist: &[&str] = if rng.below(2) == 0 {
+                            &["STOREDIST"]
+                        } else {
+                            &[]
+                        };
+                        [&["GEOSEARCHSTORE", "dst", k][..], &from, &by, &plain, dist].concat()
+                    }
+                    _ => {
+                        let st = rng.pick(&["STORE", "STOREDIST"]);
+                        [
+                            &["GEORADIUS", k, &lon, &lat, rad, unit][..],
+                            &plain,
+                            &[st, "dst"],
+                        ]
+                        .concat()
+                    }
+                };
+                both(&cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+                if cmd[0].starts_with("GEOSEARCHSTORE") || cmd.contains(&"dst") {
+                    both(&["ZRANGE", "dst", "0", "-1", "WITHSCORES"].map(String::from));
+                    both(&["OBJECT", "ENCODING", "dst"].map(String::from));
+                }
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
