@@ -97,6 +97,8 @@ pub struct Config {
     pub lazyfree_lazy_user_flush: bool,
     /// Absolute path of the config file the server started with (INFO config_file, CONFIG REWRITE).
     pub config_file: Option<String>,
+    /// A sparse HyperLogLog turns dense when it would grow past this many bytes (header included).
+    pub hll_sparse_max_bytes: usize,
     /// Sorted sets stay in the flat (listpack) encoding up to this many members...
     pub zset_max_listpack_entries: usize,
     /// ...of at most this many bytes each.
@@ -166,6 +168,7 @@ impl Default for Config {
                 .unwrap_or_else(|_| "/".into()),
             lazyfree_lazy_user_flush: false,
             config_file: None,
+            hll_sparse_max_bytes: 3000,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             // Redis 7.0's built-in defaults (its sample redis.conf lowers the first to 128).
@@ -656,6 +659,15 @@ pub static PARAMS: &[Param] = &[
         get: |c| yes_no(c.lazyfree_lazy_user_flush),
         set: |c, v| {
             c.lazyfree_lazy_user_flush = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "hll-sparse-max-bytes",
+        access: Access::Mutable,
+        get: |c| c.hll_sparse_max_bytes.to_string(),
+        set: |c, v| {
+            c.hll_sparse_max_bytes = parse_mem(v, 0, i64::MAX as u64)? as usize;
             Ok(())
         },
     },

@@ -19,6 +19,7 @@ pub mod dump;
 pub mod expire;
 pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod memory;
@@ -214,6 +215,7 @@ const FAMILIES: &[&[Cmd]] = &[
     sort::COMMANDS,
     geo::COMMANDS,
     dump::COMMANDS,
+    hll::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {
