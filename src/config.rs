@@ -43,6 +43,16 @@ pub struct Cli {
     /// A redis.conf-style file of `name value` lines; flags given on the command line win.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Working directory: the RDB file is read and written here. Default: the current directory.
+    #[arg(long)]
+    pub dir: Option<String>,
+    /// Name of the RDB file inside `dir`. Default dump.rdb.
+    #[arg(long)]
+    pub dbfilename: Option<String>,
+    /// Save points, `"<seconds> <changes> ..."`; `""` disables saving. May be repeated. Default
+    /// `"3600 1 300 100 60 10000"`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub save: Vec<String>,
 }
 
 /// Output buffer limits of one client class.
@@ -90,9 +100,20 @@ pub struct Config {
     /// Memory all clients together may use before the biggest are closed: bytes, or (negative) a
     /// percentage of maxmemory; 0 for no limit.
     pub maxmemory_clients: i64,
+    /// Save points `"<seconds> <changes> ..."`, as Redis words them; empty disables them.
     pub save: String,
     pub appendonly: bool,
+    /// The working directory, where the RDB file lives (the process `chdir`s to it, as Redis does).
     pub dir: String,
+    /// The RDB file's name inside `dir`.
+    pub dbfilename: String,
+    /// RDB files and DUMP payloads LZF-compress strings over 20 bytes.
+    pub rdbcompression: bool,
+    /// RDB files end with a CRC64 that loading checks (0 when off, and loading then skips the check).
+    pub rdbchecksum: bool,
+    /// Redis's hidden `rdb-key-save-delay`: microseconds a save sleeps per key, so tests can catch a
+    /// background save in progress.
+    pub rdb_key_save_delay: i64,
     /// FLUSHALL/FLUSHDB without SYNC or ASYNC free the old data on a background thread.
     pub lazyfree_lazy_user_flush: bool,
     /// Absolute path of the config file the server started with (INFO config_file, CONFIG REWRITE).
@@ -161,11 +182,16 @@ impl Default for Config {
             maxmemory_samples: 5,
             maxmemory_eviction_tenacity: 10,
             maxmemory_clients: 0,
-            save: String::new(),
+            // Redis 7.0's built-in save points, used when no config file says otherwise.
+            save: "3600 1 300 100 60 10000".into(),
             appendonly: false,
             dir: std::env::current_dir()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| "/".into()),
+            dbfilename: "dump.rdb".into(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            rdb_key_save_delay: 0,
             lazyfree_lazy_user_flush: false,
             config_file: None,
             hll_sparse_max_bytes: 3000,
@@ -347,8 +373,8 @@ fn parse_obuf(cfg: &mut Config, v: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `save "<seconds> <changes> ..."`: pairs of integers split on single spaces, as Redis 7.0 checks them;
-/// stored and shown but never acted on, since this server has no persistence.
+/// `save "<seconds> <changes> ..."`: pairs of integers split on single spaces, seconds at least 1 and
+/// changes at least 0, as Redis 7.0 checks them; cron saves in the background when one pair is met.
 fn parse_save(cfg: &mut Config, v: &str) -> Result<(), String> {
     if v.is_empty() {
         cfg.save.clear();
@@ -356,9 +382,10 @@ fn parse_save(cfg: &mut Config, v: &str) -> Result<(), String> {
     }
     let words: Vec<&str> = v.split(' ').collect();
     let ok = words.len().is_multiple_of(2)
-        && words
-            .iter()
-            .all(|w| !w.is_empty() && w.parse::<i64>().is_ok());
+        && words.iter().enumerate().all(|(i, w)| {
+            let min = if i % 2 == 0 { 1 } else { 0 };
+            !w.is_empty() && w.parse::<i64>().is_ok_and(|n| n >= min)
+        });
     if !ok {
         return Err("Invalid save parameters".into());
     }
@@ -571,6 +598,47 @@ pub static PARAMS: &[Param] = &[
             c.dir = std::env::current_dir()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| v.to_string());
+            Ok(())
+        },
+    },
+    Param {
+        name: "dbfilename",
+        access: Access::Protected,
+        get: |c| c.dbfilename.clone(),
+        set: |c, v| {
+            if v.contains('/') {
+                return Err("dbfilename can't be a path, just a filename".into());
+            }
+            c.dbfilename = v.to_string();
+            Ok(())
+        },
+    },
+    Param {
+        name: "rdbcompression",
+        access: Access::Mutable,
+        get: |c| yes_no(c.rdbcompression),
+        set: |c, v| {
+            c.rdbcompression = parse_yes_no(v)?;
+            crate::store::rdb::COMPRESS
+                .store(c.rdbcompression, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        },
+    },
+    Param {
+        name: "rdbchecksum",
+        access: Access::Immutable,
+        get: |c| yes_no(c.rdbchecksum),
+        set: |c, v| {
+            c.rdbchecksum = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "rdb-key-save-delay",
+        access: Access::Mutable,
+        get: |c| c.rdb_key_save_delay.to_string(),
+        set: |c, v| {
+            c.rdb_key_save_delay = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
             Ok(())
         },
     },
@@ -1104,6 +1172,22 @@ impl Config {
         }
         for v in &cli.client_output_buffer_limit {
             set("client-output-buffer-limit", v.clone())?;
+        }
+        if let Some(v) = &cli.dir {
+            set("dir", v.clone())?;
+        }
+        if let Some(v) = &cli.dbfilename {
+            set("dbfilename", v.clone())?;
+        }
+        if !cli.save.is_empty() {
+            // Like repeated `save` lines: they add up, and an empty one alone disables saving.
+            let all: Vec<&str> = cli
+                .save
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect();
+            set("save", all.join(" "))?;
         }
         Ok(cfg)
     }

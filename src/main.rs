@@ -16,6 +16,10 @@ fn main() {
     log::set_max_level(level);
     ferrokv::server::raise_fd_limit(cfg.maxclients);
     let mut server = Server::bind(cfg).unwrap_or_else(|e| fail(&format!("cannot listen: {e}")));
+    // The dataset on disk is loaded before the first client is accepted.
+    if let Err(e) = ferrokv::cmd::persist::load_at_startup(&mut server.st) {
+        fail(&e);
+    }
     let addr = server.local_addr().unwrap_or_else(|e| fail(&e.to_string()));
     if let Err(e) = server.write_pidfile() {
         fail(&format!("cannot write pidfile: {e}"));

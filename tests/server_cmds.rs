@@ -43,7 +43,11 @@ fn start_oracle() -> Option<TestServer> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(TestServer { port, child });
+            return Some(TestServer {
+                port,
+                child,
+                dir: None,
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -1005,7 +1009,9 @@ fn shutdown_ends_the_process_cleanly() {
         "-ERR syntax error\r\n"
     );
     assert_eq!(c.cmds(&["SHUTDOWN", "foo"]), "-ERR syntax error\r\n");
-    // Saving is impossible here, so SHUTDOWN SAVE refuses, as Redis does when its save fails.
+    // A directory where the dump should go makes the save fail, so SHUTDOWN SAVE refuses, as Redis does.
+    let dir = s.dir.as_ref().expect("temp dir").0.join("dump.rdb");
+    std::fs::create_dir(&dir).unwrap();
     assert_eq!(
         c.cmds(&["SHUTDOWN", "SAVE"]),
         "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"

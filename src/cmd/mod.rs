@@ -26,6 +26,7 @@ pub mod memory;
 pub mod monitor;
 pub mod multi;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod server;
@@ -216,6 +217,7 @@ const FAMILIES: &[&[Cmd]] = &[
     geo::COMMANDS,
     dump::COMMANDS,
     hll::COMMANDS,
+    persist::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {

@@ -78,12 +78,6 @@ pub static COMMANDS: &[Cmd] = &[
         "Return the current server time",
         "O(1)",
     ),
-    Cmd::new("lastsave", 1, LS | FAST, (0, 0, 0), lastsave).doc(
-        "server",
-        "1.0.0",
-        "Get the UNIX time stamp of the last successful save to disk",
-        "O(1)",
-    ),
     Cmd::new("dbsize", 1, READONLY | FAST, (0, 0, 0), dbsize).doc(
         "server",
         "1.0.0",
@@ -410,12 +404,16 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return err(ERR_SYNTAX);
     }
     if abort {
-        // A shutdown here never waits for anything (no replicas, no save), so none is ever in progress.
+        // A shutdown here never waits for anything (no replicas), so none is ever in progress.
         return err("ERR No shutdown in progress.");
     }
-    if save && !force {
-        // Redis refuses to exit when the requested save fails; this server cannot save at all.
-        warn!("Error trying to save the DB, can't exit: this server has no persistence.");
+    use super::persist::{prepare_shutdown, ShutdownSave};
+    let how = match (save, nosave) {
+        (true, _) => ShutdownSave::Save,
+        (_, true) => ShutdownSave::NoSave,
+        _ => ShutdownSave::Default,
+    };
+    if !prepare_shutdown(ctx.st, how, force) {
         return err("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     // No reply: the client sees the connection close as the process exits.
@@ -715,16 +713,7 @@ fn info_memory(st: &State, s: &mut String) {
 }
 
 fn info_persistence(st: &State, s: &mut String) {
-    // No persistence: nothing loads, saves, forks or rewrites, ever.
-    s.push_str("loading:0\r\nasync_loading:0\r\n");
-    line(s, "rdb_changes_since_last_save", st.dirty);
-    s.push_str("rdb_bgsave_in_progress:0\r\n");
-    line(s, "rdb_last_save_time", st.lastsave);
-    s.push_str("rdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:0\r\n");
-    s.push_str("aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n");
-    s.push_str(
-        "aof_last_bgrewrite_status:ok\r\naof_last_write_status:ok\r\nmodule_fork_in_progress:0\r\n",
-    );
+    super::persist::info(st, s);
 }
 
 fn info_stats(st: &State, s: &mut String) {
@@ -743,7 +732,8 @@ fn info_stats(st: &State, s: &mut String) {
     line(s, "pubsub_channels", st.waiters.channels.len());
     line(s, "pubsub_patterns", st.waiters.patterns.len());
     line(s, "pubsubshard_channels", st.waiters.shard_channels.len());
-    line(s, "total_forks", 0);
+    line(s, "latest_fork_usec", st.persist.latest_fork_usec());
+    line(s, "total_forks", st.persist.total_forks());
     line(s, "total_error_replies", t.error_replies);
 }
 
@@ -1655,12 +1645,6 @@ pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// LASTSAVE
-pub fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.out.int(ctx.st.lastsave as i64);
-    Ok(())
-}
-
 /// DBSIZE
 pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let n = ctx.db().len();
@@ -1722,6 +1706,7 @@ pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     for i in 0..ctx.st.dbs.len() {
         flush_db(ctx, i, lazy);
     }
+    super::persist::after_flushall(ctx.st);
     ctx.out.ok();
     Ok(())
 }
@@ -1870,6 +1855,19 @@ const DEBUG_HELP: &[&str] = &[
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
     "    true, false.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -1878,7 +1876,7 @@ const DEBUG_HELP: &[&str] = &[
     "    Stop the server for <seconds>. Decimals allowed.",
 ];
 
-/// DEBUG subcommand [argument]: HELP, SLEEP, SET-ACTIVE-EXPIRE, OBJECT, LOG, ERROR, PROTOCOL.
+/// DEBUG subcommand [argument]: HELP, SLEEP, SET-ACTIVE-EXPIRE, OBJECT, LOG, ERROR, PROTOCOL, RELOAD.
 pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let sub = &args[1];
     let argc = args.len();
@@ -1903,6 +1901,8 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
         debug_object(ctx, &args[2])?;
     } else if eq_ci(sub, b"protocol") && argc == 3 {
         debug_protocol(ctx.out, &args[2])?;
+    } else if eq_ci(sub, b"reload") {
+        super::persist::debug_reload(ctx, args)?;
     } else {
         // Redis's `%.128s`: at most 128 bytes of the name.
         let name = lossy(&sub[..sub.len().min(128)]);

@@ -96,8 +96,11 @@ pub struct State {
     pub arena: Vec<u8>,
     /// Connections with output to write at the end of the iteration.
     pub to_flush: Vec<usize>,
-    /// Write commands that changed something (INFO's rdb_changes_since_last_save; nothing is ever saved).
+    /// Write commands that changed something since the last save (save points, INFO's
+    /// rdb_changes_since_last_save).
     pub dirty: u64,
+    /// Background save and persistence counters.
+    pub persist: cmd::persist::Persist,
     /// Connections attached with SYNC/PSYNC.
     pub replicas: Vec<usize>,
     /// Connections in MONITOR mode.
@@ -155,6 +158,7 @@ impl State {
             arena: Vec::with_capacity(KEEP_BUF),
             to_flush: Vec::new(),
             dirty: 0,
+            persist: Default::default(),
             replicas: Vec::new(),
             monitors: Vec::new(),
             repl_db: None,
@@ -320,6 +324,15 @@ impl Server {
                 }
             }
             if let Some(why) = self.st.shutdown {
+                // SHUTDOWN saved already; a signal saves here, and stays up if that fails, as Redis does.
+                let how = cmd::persist::ShutdownSave::Default;
+                if why == Shutdown::Signal
+                    && !cmd::persist::prepare_shutdown(&mut self.st, how, false)
+                {
+                    warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+                    self.st.shutdown = None;
+                    continue;
+                }
                 self.finish(why);
                 return Ok(());
             }
@@ -903,6 +916,7 @@ impl Server {
                 }
             }
         }
+        cmd::persist::cron(&mut self.st);
         // Deleted keys give their arena slots back (Redis shrinks its dicts in cron too); bounded per tick.
         for db in self.st.dbs.iter_mut() {
             db.compact_step(COMPACT_PER_TICK);

@@ -5,6 +5,7 @@ pub mod glob;
 pub mod hash;
 pub mod list;
 pub mod rdb;
+pub mod rdbfile;
 pub mod set;
 pub mod value;
 pub mod zset;

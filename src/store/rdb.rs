@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::hash::{self, Hash};
 use super::list::List;
@@ -23,6 +24,10 @@ use crate::util::{fmt_i64, parse_i64};
 
 /// The RDB version of Redis 7.0; payloads of a later version are refused.
 pub const RDB_VERSION: u16 = 10;
+
+/// `rdbcompression`: whether strings over 20 bytes are LZF-compressed when written. Process-wide, as in
+/// Redis, where DUMP payloads and RDB files both follow it.
+pub static COMPRESS: AtomicBool = AtomicBool::new(true);
 
 const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
@@ -370,7 +375,8 @@ pub fn lzf_decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------------------------------------------
 // Writing.
 
-fn save_len(out: &mut Vec<u8>, n: u64) {
+/// `rdbSaveLen`: a length in 1, 2, 5 or 9 bytes.
+pub fn save_len(out: &mut Vec<u8>, n: u64) {
     if n < 1 << 6 {
         out.push(n as u8);
     } else if n < 1 << 14 {
@@ -387,7 +393,7 @@ fn save_len(out: &mut Vec<u8>, n: u64) {
 
 /// `rdbSaveRawString`: small integers in 1, 2 or 4 bytes; LZF for strings over 20 bytes when it
 /// compresses (Redis's `rdbcompression yes`); else the length and the bytes.
-fn save_string(out: &mut Vec<u8>, s: &[u8]) {
+pub fn save_string(out: &mut Vec<u8>, s: &[u8]) {
     if s.len() <= 11 {
         if let Some(n) = parse_i64(s) {
             if let Ok(v) = i8::try_from(n) {
@@ -407,7 +413,7 @@ fn save_string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    if s.len() > 20 {
+    if s.len() > 20 && COMPRESS.load(Ordering::Relaxed) {
         if let Some(c) = lzf_compress(s, s.len() - 4) {
             out.push(0xC3);
             save_len(out, c.len() as u64);
@@ -573,19 +579,29 @@ fn push_score(lp: &mut Listpack, d: f64) {
 /// `list-max-listpack-size`, which decides how a list is cut into quicklist nodes.
 pub fn dump(val: &Value, list_fill: i64) -> Vec<u8> {
     let mut out = Vec::new();
+    save_object(&mut out, val, list_fill);
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Appends `val` as `rdbSaveObjectType` + `rdbSaveObject` write it: the type byte, then the object. An RDB
+/// file puts the key between the two, after the first byte.
+pub fn save_object(out: &mut Vec<u8>, val: &Value, list_fill: i64) {
     match val {
         Value::Int(n) => {
             out.push(T_STRING);
             let mut tmp = [0u8; 20];
-            save_string(&mut out, fmt_i64(*n, &mut tmp));
+            save_string(out, fmt_i64(*n, &mut tmp));
         }
         Value::Str(b) => {
             out.push(T_STRING);
-            save_string(&mut out, b.as_slice());
+            save_string(out, b.as_slice());
         }
         Value::List(l) => {
             out.push(T_LIST_QUICKLIST_2);
-            dump_list(&mut out, l, list_fill);
+            dump_list(out, l, list_fill);
         }
         Value::Set(s) => match s.intset_width() {
             Some(w) => {
@@ -598,13 +614,13 @@ pub fn dump(val: &Value, list_fill: i64) -> Vec<u8> {
                         blob.extend_from_slice(&n.to_le_bytes()[..w as usize]);
                     }
                 }
-                save_string(&mut out, &blob);
+                save_string(out, &blob);
             }
             None => {
                 out.push(T_SET);
-                save_len(&mut out, s.len() as u64);
+                save_len(out, s.len() as u64);
                 for e in s.iter() {
-                    save_elem(&mut out, e);
+                    save_elem(out, e);
                 }
             }
         },
@@ -616,13 +632,13 @@ pub fn dump(val: &Value, list_fill: i64) -> Vec<u8> {
                     lp.push_elem(f);
                     lp.push_elem(v);
                 });
-                save_string(&mut out, &lp.finish());
+                save_string(out, &lp.finish());
             } else {
                 out.push(T_HASH);
-                save_len(&mut out, h.len() as u64);
+                save_len(out, h.len() as u64);
                 h.for_each(|f, v| {
-                    save_elem(&mut out, f);
-                    save_elem(&mut out, v);
+                    save_elem(out, f);
+                    save_elem(out, v);
                 });
             }
         }
@@ -634,22 +650,18 @@ pub fn dump(val: &Value, list_fill: i64) -> Vec<u8> {
                     lp.push_str(m);
                     push_score(&mut lp, s);
                 }
-                save_string(&mut out, &lp.finish());
+                save_string(out, &lp.finish());
             } else {
                 // Greatest first, as Redis walks its skiplist from the tail.
                 out.push(T_ZSET_2);
-                save_len(&mut out, z.len() as u64);
+                save_len(out, z.len() as u64);
                 for (m, s) in z.iter_from(z.len().saturating_sub(1), true) {
-                    save_string(&mut out, m);
+                    save_string(out, m);
                     out.extend_from_slice(&s.to_le_bytes());
                 }
             }
         }
     }
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(0, &out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
 }
 
 /// A list as quicklist nodes, cut where RPUSH would have started a new node.
@@ -1161,6 +1173,35 @@ pub fn load(payload: &[u8], lim: &Limits) -> Result<Value, LoadError> {
         pos: 0,
     };
     let t = r.byte()?;
+    load_body(t, &mut r, lim)
+}
+
+/// Reads a value of object type `t` at `*pos` in `buf` (an RDB file, where the type byte and the key come
+/// first), advancing `*pos` past it.
+pub fn read_value(t: u8, buf: &[u8], pos: &mut usize, lim: &Limits) -> Result<Value, LoadError> {
+    let mut r = Reader { buf, pos: *pos };
+    let v = load_body(t, &mut r, lim)?;
+    *pos = r.pos;
+    Ok(v)
+}
+
+/// Reads an RDB length at `*pos` (`rdbLoadLen`), advancing past it.
+pub fn read_len(buf: &[u8], pos: &mut usize) -> Result<u64, LoadError> {
+    let mut r = Reader { buf, pos: *pos };
+    let n = r.len()?;
+    *pos = r.pos;
+    Ok(n)
+}
+
+/// Reads an RDB string at `*pos` (plain, integer-encoded or LZF), advancing past it.
+pub fn read_string<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Cow<'a, [u8]>, LoadError> {
+    let mut r = Reader { buf, pos: *pos };
+    let s = r.string()?;
+    *pos = r.pos;
+    Ok(s)
+}
+
+fn load_body(t: u8, r: &mut Reader, lim: &Limits) -> Result<Value, LoadError> {
     match t {
         T_STRING => Ok(Value::from_bytes(&r.string()?)),
         T_LIST => {

@@ -4,21 +4,64 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// A running server process, killed when dropped.
 pub struct TestServer {
     pub port: u16,
     pub child: Child,
+    /// The working directory `start` made for it (removed on drop), unless the test chose one.
+    pub dir: Option<TempDir>,
+}
+
+/// A fresh directory under the system temp dir, removed with everything in it when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let p = std::env::temp_dir().join(format!(
+            "ferrokv-{tag}-{}-{}-{nanos}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 temp path")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl TestServer {
     /// Starts `ferrokv-server --port 0 <extra>` and waits for its `listening on 127.0.0.1:PORT` line.
+    /// Unless `extra` says otherwise, it runs in a temp directory of its own (so it neither loads a stale
+    /// dump.rdb nor leaves one behind) with no save points (like the oracle, started with `--save ''`).
     pub fn start(extra: &[&str]) -> TestServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"))
-            .arg("--port")
-            .arg("0")
+        let has = |flag: &str| extra.contains(&flag);
+        let dir = (!has("--dir")).then(|| TempDir::new("test"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrokv-server"));
+        cmd.arg("--port").arg("0");
+        if let Some(d) = &dir {
+            cmd.arg("--dir").arg(d.path());
+        }
+        if !has("--save") {
+            cmd.arg("--save").arg("");
+        }
+        let mut child = cmd
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -35,7 +78,7 @@ impl TestServer {
             .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
             .parse()
             .expect("port");
-        TestServer { port, child }
+        TestServer { port, child, dir }
     }
 
     pub fn addr(&self) -> String {
@@ -107,7 +150,11 @@ pub fn start_redis() -> Option<TestServer> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(TestServer { port, child });
+            return Some(TestServer {
+                port,
+                child,
+                dir: None,
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     }
