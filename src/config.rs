@@ -122,6 +122,10 @@ pub struct Config {
     pub hll_sparse_max_bytes: usize,
     /// Sorted sets stay in the flat (listpack) encoding up to this many members...
     pub zset_max_listpack_entries: usize,
+    /// A stream node (listpack) closes once it would reach this many bytes (0: no limit)...
+    pub stream_node_max_bytes: usize,
+    /// ...or holds this many entries, deleted ones included (0: no limit).
+    pub stream_node_max_entries: u64,
     /// ...of at most this many bytes each.
     pub zset_max_listpack_value: usize,
     /// A hash converts from listpack to hashtable past this many fields...
@@ -196,6 +200,8 @@ impl Default for Config {
             config_file: None,
             hll_sparse_max_bytes: 3000,
             zset_max_listpack_entries: 128,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             zset_max_listpack_value: 64,
             // Redis 7.0's built-in defaults (its sample redis.conf lowers the first to 128).
             hash_max_listpack_entries: 512,
@@ -736,6 +742,24 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.hll_sparse_max_bytes.to_string(),
         set: |c, v| {
             c.hll_sparse_max_bytes = parse_mem(v, 0, i64::MAX as u64)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "stream-node-max-bytes",
+        access: Access::Mutable,
+        get: |c| c.stream_node_max_bytes.to_string(),
+        set: |c, v| {
+            c.stream_node_max_bytes = parse_mem(v, 0, i64::MAX as u64)? as usize;
+            Ok(())
+        },
+    },
+    Param {
+        name: "stream-node-max-entries",
+        access: Access::Mutable,
+        get: |c| c.stream_node_max_entries.to_string(),
+        set: |c, v| {
+            c.stream_node_max_entries = parse_int(v, 0, i64::MAX)? as u64;
             Ok(())
         },
     },

@@ -32,6 +32,7 @@ pub mod repl;
 pub mod server;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -218,6 +219,7 @@ const FAMILIES: &[&[Cmd]] = &[
     dump::COMMANDS,
     hll::COMMANDS,
     persist::COMMANDS,
+    stream::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {
@@ -527,6 +529,10 @@ fn reject(ctx: &mut Ctx, args: &Args, idx: Option<usize>, msg: &[u8]) {
 pub fn dispatch(ctx: &mut Ctx, args: &Args) {
     let start = ctx.out.buf.len();
     run(ctx, args);
+    // Blocked XREADGROUPs whose stream or group this command took away get their error.
+    if !ctx.st.waiters.stream_groups.is_empty() {
+        stream::check_group_waits(ctx);
+    }
     // Keys the command's lookups reclaimed by expiry (or added) tell their subscribers now.
     notify::flush_logged(ctx);
     // EXEC's queued commands answer as part of EXEC; a client that blocked keeps its state until its

@@ -27,7 +27,13 @@ pub struct Waiters {
     pub watch_count: usize,
     /// CLIENT UNBLOCK requests: (client, reply with an error rather than the timeout reply).
     pub unblock_requests: Vec<(usize, bool)>,
+    /// Clients blocked in XREADGROUP: (client, db, key, group). Their key is signalled when the stream or
+    /// the group goes away, so they get their error (see `cmd::stream::check_group_waits`).
+    pub stream_groups: Vec<StreamGroupWait>,
 }
+
+/// A client blocked in XREADGROUP: (client, db, key, group).
+pub type StreamGroupWait = (usize, usize, Box<[u8]>, Box<[u8]>);
 
 impl Waiters {
     pub fn new(databases: usize) -> Waiters {

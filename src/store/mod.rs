@@ -7,6 +7,7 @@ pub mod list;
 pub mod rdb;
 pub mod rdbfile;
 pub mod set;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

@@ -642,6 +642,7 @@ pub fn save_object(out: &mut Vec<u8>, val: &Value, list_fill: i64) {
                 });
             }
         }
+        Value::Stream(s) => super::stream::save_rdb(out, s),
         Value::ZSet(z) => {
             if z.encoding() == "listpack" {
                 out.push(T_ZSET_LISTPACK);

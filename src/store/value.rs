@@ -88,6 +88,7 @@ pub enum Value {
     Hash(super::hash::Hash),
     Set(Box<super::set::Set>),
     ZSet(Box<super::zset::ZSet>),
+    Stream(Box<super::stream::Stream>),
 }
 
 /// Longest string Redis keeps as `embstr`.
@@ -118,6 +119,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -130,6 +132,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -171,6 +174,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 }
