@@ -64,7 +64,9 @@ fn fill(c: &mut RawConn) {
 }
 
 /// Every key of every database: (db, key) -> (type, contents in a canonical order, has a deadline).
-fn snapshot(port: u16) -> BTreeMap<(i64, Vec<u8>), (String, Vec<Vec<u8>>, bool)> {
+type Snapshot = BTreeMap<(i64, Vec<u8>), (String, Vec<Vec<u8>>, bool)>;
+
+fn snapshot(port: u16) -> Snapshot {
     let mut out = BTreeMap::new();
     for db in 0..16 {
         let mut r = redis::Client::open(format!("redis://127.0.0.1:{port}/{db}"))
