@@ -62,7 +62,9 @@ def wait_port(port, timeout=10):
 
 def start(kind, binary, port):
     if kind == "ferrokv":
-        cmd = [binary, "--port", str(port), "--maxclients", "19000", "--loglevel", "warning"]
+        # No save points, as Redis below: neither server may load or leave a dump.rdb in the repository.
+        cmd = [binary, "--port", str(port), "--maxclients", "19000", "--loglevel", "warning",
+               "--save", ""]
     else:
         cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--maxclients", "19000",
                "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]
