@@ -1325,6 +1325,9 @@ fn load_body(t: u8, r: &mut Reader, lim: &Limits) -> Result<Value, LoadError> {
             };
             hash_from_pairs(&items, lim)
         }
+        super::stream::RDB_TYPE_STREAM | super::stream::RDB_TYPE_STREAM_2 => {
+            super::stream::load_rdb(t, r.buf, &mut r.pos)
+        }
         _ => Err(LoadError::Format),
     }
 }

@@ -819,39 +819,440 @@ impl Stream {
 // ---------------------------------------------------------------------------------------------------
 // RDB.
 
-/// Redis's RDB_TYPE_STREAM_LISTPACKS_2.
-const RDB_TYPE_STREAM: u8 = 19;
+/// Redis's RDB_TYPE_STREAM_LISTPACKS (before 7.0) and RDB_TYPE_STREAM_LISTPACKS_2.
+pub const RDB_TYPE_STREAM: u8 = 15;
+pub const RDB_TYPE_STREAM_2: u8 = 19;
 
-/// Appends the stream as `rdbSaveObjectType` + `rdbSaveObject` would. Not yet written: the body holds
-/// the stream's metadata with no entries and no groups.
-pub fn save_rdb(out: &mut Vec<u8>, s: &Stream) {
-    out.push(RDB_TYPE_STREAM);
-    rdb_len(out, 0);
-    rdb_len(out, 0);
-    rdb_len(out, s.last_id.ms);
-    rdb_len(out, s.last_id.seq);
-    rdb_len(out, s.first_id.ms);
-    rdb_len(out, s.first_id.seq);
-    rdb_len(out, s.max_deleted.ms);
-    rdb_len(out, s.max_deleted.seq);
-    rdb_len(out, s.entries_added);
-    rdb_len(out, 0);
+const FLAG_DELETED: i64 = 1;
+const FLAG_SAMEFIELDS: i64 = 2;
+
+/// A listpack being written.
+struct LpWriter {
+    buf: Vec<u8>,
+    count: usize,
 }
 
-/// `rdbSaveLen`.
-fn rdb_len(out: &mut Vec<u8>, n: u64) {
-    if n < 1 << 6 {
-        out.push(n as u8);
-    } else if n < 1 << 14 {
-        out.push(0x40 | (n >> 8) as u8);
-        out.push(n as u8);
-    } else if n <= u32::MAX as u64 {
-        out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&n.to_be_bytes());
+impl LpWriter {
+    fn new() -> LpWriter {
+        LpWriter {
+            buf: vec![0; 6],
+            count: 0,
+        }
     }
+
+    fn backlen(&mut self, l: usize) {
+        let l = l as u64;
+        let b: &[u8] = &match l {
+            0..=127 => [l as u8, 0, 0, 0, 0],
+            128..=16382 => [(l >> 7) as u8, (l & 127) as u8 | 128, 0, 0, 0],
+            16383..=2097150 => [
+                (l >> 14) as u8,
+                ((l >> 7) & 127) as u8 | 128,
+                (l & 127) as u8 | 128,
+                0,
+                0,
+            ],
+            2097151..=268435454 => [
+                (l >> 21) as u8,
+                ((l >> 14) & 127) as u8 | 128,
+                ((l >> 7) & 127) as u8 | 128,
+                (l & 127) as u8 | 128,
+                0,
+            ],
+            _ => [
+                (l >> 28) as u8,
+                ((l >> 21) & 127) as u8 | 128,
+                ((l >> 14) & 127) as u8 | 128,
+                ((l >> 7) & 127) as u8 | 128,
+                (l & 127) as u8 | 128,
+            ],
+        }[..lp_backlen(l as usize)];
+        self.buf.extend_from_slice(b);
+    }
+
+    fn int(&mut self, v: i64) {
+        let start = self.buf.len();
+        match v {
+            0..=127 => self.buf.push(v as u8),
+            -4096..=4095 => {
+                let u = (v as u64) & 0x1fff;
+                self.buf.push(0xC0 | (u >> 8) as u8);
+                self.buf.push(u as u8);
+            }
+            -32768..=32767 => {
+                self.buf.push(0xF1);
+                self.buf.extend_from_slice(&(v as i16).to_le_bytes());
+            }
+            -8388608..=8388607 => {
+                self.buf.push(0xF2);
+                self.buf.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+            }
+            -2147483648..=2147483647 => {
+                self.buf.push(0xF3);
+                self.buf.extend_from_slice(&(v as i32).to_le_bytes());
+            }
+            _ => {
+                self.buf.push(0xF4);
+                self.buf.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let l = self.buf.len() - start;
+        self.backlen(l);
+        self.count += 1;
+    }
+
+    fn str(&mut self, s: &[u8]) {
+        if s.len() < 21 {
+            if let Some(v) = crate::util::parse_i64(s) {
+                return self.int(v);
+            }
+        }
+        let start = self.buf.len();
+        let n = s.len();
+        if n < 64 {
+            self.buf.push(0x80 | n as u8);
+        } else if n < 4096 {
+            self.buf.push(0xE0 | (n >> 8) as u8);
+            self.buf.push(n as u8);
+        } else {
+            self.buf.push(0xF0);
+            self.buf.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        self.buf.extend_from_slice(s);
+        let l = self.buf.len() - start;
+        self.backlen(l);
+        self.count += 1;
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.buf.push(0xFF);
+        let total = self.buf.len() as u32;
+        self.buf[..4].copy_from_slice(&total.to_le_bytes());
+        let n = self.count.min(65535) as u16;
+        self.buf[4..6].copy_from_slice(&n.to_le_bytes());
+        self.buf
+    }
+}
+
+/// One element read back from a listpack.
+enum LpElem<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl LpElem<'_> {
+    fn int(&self) -> Option<i64> {
+        match self {
+            LpElem::Int(v) => Some(*v),
+            LpElem::Str(s) => crate::util::parse_i64(s),
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            LpElem::Int(v) => v.to_string().into_bytes(),
+            LpElem::Str(s) => s.to_vec(),
+        }
+    }
+}
+
+fn lp_read(lp: &[u8]) -> Option<Vec<LpElem<'_>>> {
+    if lp.len() < 7 || lp[lp.len() - 1] != 0xFF {
+        return None;
+    }
+    let total = u32::from_le_bytes([lp[0], lp[1], lp[2], lp[3]]) as usize;
+    if total != lp.len() {
+        return None;
+    }
+    let end = lp.len() - 1;
+    let mut out = Vec::new();
+    let mut p = 6;
+    while p < end {
+        let b = lp[p];
+        let (elem, len) = if b & 0x80 == 0 {
+            (LpElem::Int((b & 0x7f) as i64), 1)
+        } else if b & 0xC0 == 0x80 {
+            let n = (b & 0x3f) as usize;
+            (LpElem::Str(lp.get(p + 1..p + 1 + n)?), 1 + n)
+        } else if b & 0xE0 == 0xC0 {
+            let u = (((b & 0x1f) as u64) << 8) | *lp.get(p + 1)? as u64;
+            let v = if u >= 1 << 12 {
+                u as i64 - (1 << 13)
+            } else {
+                u as i64
+            };
+            (LpElem::Int(v), 2)
+        } else if b & 0xF0 == 0xE0 {
+            let n = (((b & 0x0f) as usize) << 8) | *lp.get(p + 1)? as usize;
+            (LpElem::Str(lp.get(p + 2..p + 2 + n)?), 2 + n)
+        } else {
+            match b {
+                0xF0 => {
+                    let l = lp.get(p + 1..p + 5)?;
+                    let n = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
+                    (LpElem::Str(lp.get(p + 5..p.checked_add(5 + n)?)?), 5 + n)
+                }
+                0xF1 => {
+                    let l = lp.get(p + 1..p + 3)?;
+                    (LpElem::Int(i16::from_le_bytes([l[0], l[1]]) as i64), 3)
+                }
+                0xF2 => {
+                    let l = lp.get(p + 1..p + 4)?;
+                    let v = (i32::from_le_bytes([0, l[0], l[1], l[2]]) >> 8) as i64;
+                    (LpElem::Int(v), 4)
+                }
+                0xF3 => {
+                    let l = lp.get(p + 1..p + 5)?;
+                    (
+                        LpElem::Int(i32::from_le_bytes([l[0], l[1], l[2], l[3]]) as i64),
+                        5,
+                    )
+                }
+                0xF4 => {
+                    let l: [u8; 8] = lp.get(p + 1..p + 9)?.try_into().ok()?;
+                    (LpElem::Int(i64::from_le_bytes(l)), 9)
+                }
+                _ => return None,
+            }
+        };
+        p += len + lp_backlen(len);
+        if p > end {
+            return None;
+        }
+        out.push(elem);
+    }
+    Some(out)
+}
+
+fn id_bytes(id: StreamId) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&id.ms.to_be_bytes());
+    b[8..].copy_from_slice(&id.seq.to_be_bytes());
+    b
+}
+
+fn id_from_bytes(b: &[u8]) -> Option<StreamId> {
+    let b: [u8; 16] = b.try_into().ok()?;
+    Some(StreamId::new(
+        u64::from_be_bytes(b[..8].try_into().ok()?),
+        u64::from_be_bytes(b[8..].try_into().ok()?),
+    ))
+}
+
+/// Appends the stream as `rdbSaveObjectType` + `rdbSaveObject` write it (RDB_TYPE_STREAM_LISTPACKS_2).
+/// Each node's listpack holds its live entries, encoded as Redis encodes them; deleted entries, which
+/// this server does not keep, are left out (so a stream with none is byte for byte Redis's).
+pub fn save_rdb(out: &mut Vec<u8>, s: &Stream) {
+    use super::rdb::{save_len, save_string};
+    out.push(RDB_TYPE_STREAM_2);
+    save_len(out, s.nodes.len() as u64);
+    for (&master, node) in &s.nodes {
+        let mut lp = LpWriter::new();
+        let mfields = node.master.len();
+        lp.int(node.live as i64);
+        lp.int(0);
+        lp.int(mfields as i64);
+        for f in node.master.iter() {
+            lp.str(f);
+        }
+        lp.int(0);
+        for (&id, fv) in s.entries.range(master..=node.last) {
+            let n = fv.len() / 2;
+            let same = n == mfields && fv.iter().step_by(2).eq(node.master.iter());
+            lp.int(if same { FLAG_SAMEFIELDS } else { 0 });
+            lp.int(id.ms.wrapping_sub(master.ms) as i64);
+            lp.int(id.seq.wrapping_sub(master.seq) as i64);
+            if same {
+                for v in fv.iter().skip(1).step_by(2) {
+                    lp.str(v);
+                }
+                lp.int(n as i64 + 3);
+            } else {
+                lp.int(n as i64);
+                for x in fv.iter() {
+                    lp.str(x);
+                }
+                lp.int(2 * n as i64 + 4);
+            }
+        }
+        save_string(out, &id_bytes(master));
+        save_string(out, &lp.finish());
+    }
+    save_len(out, s.entries.len() as u64);
+    save_len(out, s.last_id.ms);
+    save_len(out, s.last_id.seq);
+    save_len(out, s.first_id.ms);
+    save_len(out, s.first_id.seq);
+    save_len(out, s.max_deleted.ms);
+    save_len(out, s.max_deleted.seq);
+    save_len(out, s.entries_added);
+    save_len(out, s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        save_string(out, name);
+        save_len(out, g.last_id.ms);
+        save_len(out, g.last_id.seq);
+        save_len(out, g.entries_read as u64);
+        save_len(out, g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            out.extend_from_slice(&id_bytes(*id));
+            out.extend_from_slice(&n.delivery_time.to_le_bytes());
+            save_len(out, n.delivery_count);
+        }
+        save_len(out, g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            save_string(out, cname);
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            save_len(out, c.pel.len() as u64);
+            for id in &c.pel {
+                out.extend_from_slice(&id_bytes(*id));
+            }
+        }
+    }
+}
+
+/// Reads a stream body of type `t` (15 or 19) at `*pos`, as Redis's rdbLoadObject does.
+pub fn load_rdb(t: u8, buf: &[u8], pos: &mut usize) -> Result<super::Value, super::rdb::LoadError> {
+    load_rdb_inner(t, buf, pos)
+        .ok_or(super::rdb::LoadError::Format)
+        .map(|s| super::Value::Stream(Box::new(s)))
+}
+
+fn load_rdb_inner(t: u8, buf: &[u8], pos: &mut usize) -> Option<Stream> {
+    use super::rdb::{read_len, read_string};
+    let len = |pos: &mut usize| read_len(buf, pos).ok();
+    let raw = |pos: &mut usize, n: usize| -> Option<&[u8]> {
+        let b = buf.get(*pos..pos.checked_add(n)?)?;
+        *pos += n;
+        Some(b)
+    };
+    let mut s = Stream::new();
+    let nodes = len(pos)?;
+    for _ in 0..nodes {
+        let key = read_string(buf, pos).ok()?;
+        let master = id_from_bytes(&key)?;
+        let lp = read_string(buf, pos).ok()?;
+        let elems = lp_read(&lp)?;
+        let mut it = elems.iter();
+        let live = it.next()?.int()?;
+        let deleted = it.next()?.int()?;
+        let mf = usize::try_from(it.next()?.int()?).ok()?;
+        let mut mfields = Vec::with_capacity(mf.min(1024));
+        for _ in 0..mf {
+            mfields.push(it.next()?.bytes());
+        }
+        if it.next()?.int()? != 0 {
+            return None;
+        }
+        let mut last = master;
+        let (mut nlive, mut ndel) = (0i64, 0i64);
+        while let Some(flags) = it.next() {
+            let flags = flags.int()?;
+            let ms = master.ms.wrapping_add(it.next()?.int()? as u64);
+            let seq = master.seq.wrapping_add(it.next()?.int()? as u64);
+            let id = StreamId::new(ms, seq);
+            let mut fv: Vec<Vec<u8>> = Vec::new();
+            if flags & FLAG_SAMEFIELDS != 0 {
+                for f in &mfields {
+                    fv.push(f.clone());
+                    fv.push(it.next()?.bytes());
+                }
+            } else {
+                let n = usize::try_from(it.next()?.int()?).ok()?;
+                for _ in 0..2 * n {
+                    fv.push(it.next()?.bytes());
+                }
+            }
+            it.next()?.int()?;
+            if id < last || (id == last && nlive + ndel > 0) {
+                return None;
+            }
+            last = id;
+            if flags & FLAG_DELETED != 0 {
+                ndel += 1;
+            } else {
+                nlive += 1;
+                let refs: Vec<&[u8]> = fv.iter().map(|v| v.as_slice()).collect();
+                s.entries.insert(id, Strs::new(refs.iter().copied()));
+            }
+        }
+        if nlive != live || ndel != deleted {
+            return None;
+        }
+        let fixed = lp
+            .len()
+            .checked_sub(7 + lp_int_size(live) + lp_int_size(deleted))?;
+        let mrefs: Vec<&[u8]> = mfields.iter().map(|v| v.as_slice()).collect();
+        if s.nodes.contains_key(&master) {
+            return None;
+        }
+        s.nodes.insert(
+            master,
+            Node {
+                last,
+                live: live as u64,
+                deleted: deleted as u64,
+                fixed,
+                master: Strs::new(mrefs.iter().copied()),
+            },
+        );
+    }
+    let length = len(pos)?;
+    if length != s.entries.len() as u64 {
+        return None;
+    }
+    s.last_id = StreamId::new(len(pos)?, len(pos)?);
+    if t == RDB_TYPE_STREAM_2 {
+        s.first_id = StreamId::new(len(pos)?, len(pos)?);
+        s.max_deleted = StreamId::new(len(pos)?, len(pos)?);
+        s.entries_added = len(pos)?;
+    } else {
+        s.entries_added = length;
+        s.first_id = s.last_valid_first();
+    }
+    let groups = len(pos)?;
+    for _ in 0..groups {
+        let name = read_string(buf, pos).ok()?.into_owned();
+        let last = StreamId::new(len(pos)?, len(pos)?);
+        let read = if t == RDB_TYPE_STREAM_2 {
+            len(pos)? as i64
+        } else {
+            s.estimate_distance(last)
+        };
+        let mut g = Group::new(last, read);
+        let pel = len(pos)?;
+        let mut times = BTreeMap::new();
+        for _ in 0..pel {
+            let id = id_from_bytes(raw(pos, 16)?)?;
+            let t: [u8; 8] = raw(pos, 8)?.try_into().ok()?;
+            let count = len(pos)?;
+            if times.insert(id, (i64::from_le_bytes(t), count)).is_some() {
+                return None;
+            }
+        }
+        let consumers = len(pos)?;
+        for _ in 0..consumers {
+            let cname = read_string(buf, pos).ok()?;
+            let seen: [u8; 8] = raw(pos, 8)?.try_into().ok()?;
+            if !g.create_consumer(&cname, i64::from_le_bytes(seen)) {
+                return None;
+            }
+            let shared = g.consumer_name(&cname)?;
+            let n = len(pos)?;
+            for _ in 0..n {
+                let id = id_from_bytes(raw(pos, 16)?)?;
+                let (time, count) = times.remove(&id)?;
+                let nack = g.assign(id, &shared);
+                nack.delivery_time = time;
+                nack.delivery_count = count;
+            }
+        }
+        // Every pending entry belongs to some consumer.
+        if !times.is_empty() || s.groups.contains_key(name.as_slice()) {
+            return None;
+        }
+        s.groups.insert(name.into_boxed_slice(), g);
+    }
+    Some(s)
 }
 
 #[cfg(test)]
@@ -894,6 +1295,39 @@ mod tests {
         assert!(s.delete(StreamId::new(131, 0)));
         assert_eq!(s.first_id, StreamId::new(132, 0));
         assert_eq!(s.max_deleted, StreamId::new(131, 0));
+    }
+
+    #[test]
+    fn rdb_round_trip() {
+        let mut s = Stream::new();
+        for i in 1..=150u64 {
+            let v = i.to_string();
+            let fv: [&[u8]; 4] = [b"f", v.as_bytes(), b"name", &[b'x'; 70]];
+            s.append(
+                StreamId::new(i, i),
+                if i % 3 == 0 { &fv[..2] } else { &fv },
+                LIM,
+            )
+            .unwrap();
+        }
+        s.delete(StreamId::new(5, 5));
+        let mut g = Group::new(StreamId::new(9, 9), 3);
+        g.create_consumer(b"alice", 1234);
+        let a = g.consumer_name(b"alice").unwrap();
+        g.assign(StreamId::new(7, 7), &a).delivery_time = 99;
+        s.groups.insert(b"grp"[..].into(), g);
+        let mut out = Vec::new();
+        save_rdb(&mut out, &s);
+        let mut pos = 1;
+        let v = load_rdb(out[0], &out, &mut pos).unwrap();
+        assert_eq!(pos, out.len());
+        let super::super::Value::Stream(back) = v else {
+            panic!("not a stream")
+        };
+        assert_eq!(back.entries, s.entries);
+        assert_eq!(back.groups, s.groups);
+        assert_eq!(back.last_id, s.last_id);
+        assert_eq!(back.max_deleted, s.max_deleted);
     }
 
     #[test]
