@@ -662,7 +662,10 @@ pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let limit = default_limit(ctx, &a);
     let deleted = stream_mut(ctx, i).trim(by, a.approx, limit);
-    if deleted > 0 {
+    if deleted == 0 {
+        // Nothing changed: nothing reaches replicas, as in Redis.
+        ctx.prop = Propagate::Nothing;
+    } else {
         notify(ctx, STREAM, "xtrim", key);
         if a.approx && replicating(ctx) {
             let t = trim_rewrite(stream_ref(ctx, i), by);
