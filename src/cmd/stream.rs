@@ -606,8 +606,8 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if id <= cur.last_id {
         return err(ERR_ID_SMALL);
     }
-    let fv: Vec<&[u8]> = args.from(field_pos).collect();
-    if fv.iter().map(|s| s.len()).sum::<usize>() > 1 << 30 {
+    let fv = || args.from(field_pos);
+    if fv().map(|s| s.len()).sum::<usize>() > 1 << 30 {
         return err(ERR_TOO_LARGE);
     }
     let now = ctx.st.now;
@@ -618,7 +618,7 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let lim = limits(ctx);
     let s = stream_mut(ctx, i);
     // Checked above: the ID exceeds the last one and the elements fit.
-    let _ = s.append(id, &fv, lim);
+    let _ = s.append(id, fv, lim);
     let idtext = id.fmt();
     ctx.out.bulk(idtext.as_bytes());
     notify(ctx, STREAM, "xadd", key);

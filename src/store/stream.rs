@@ -186,6 +186,18 @@ impl Strs {
         Strs(b.into_boxed_slice())
     }
 
+    /// Like `new`, from a function that yields the strings afresh (walked twice: size, then copy).
+    pub fn from_fn<'a, I: ExactSizeIterator<Item = &'a [u8]>>(items: &impl Fn() -> I) -> Strs {
+        let size: usize = items().map(|s| s.len() + 2).sum::<usize>() + 4;
+        let mut b = Vec::with_capacity(size);
+        put_varint(&mut b, items().len());
+        for s in items() {
+            put_varint(&mut b, s.len());
+            b.extend_from_slice(s);
+        }
+        Strs(b.into_boxed_slice())
+    }
+
     pub fn len(&self) -> usize {
         let mut p = 0;
         get_varint(&self.0, &mut p)
@@ -525,21 +537,21 @@ impl Stream {
     }
 
     /// Appends an entry with `fv` (fields and values alternating) at `id`, which must exceed the last ID.
-    pub fn append(
+    pub fn append<'a, I: ExactSizeIterator<Item = &'a [u8]>>(
         &mut self,
         id: StreamId,
-        fv: &[&[u8]],
+        fv: impl Fn() -> I,
         lim: NodeLimits,
     ) -> Result<(), AppendError> {
         if id <= self.last_id {
             return Err(AppendError::NotGreater);
         }
-        let total: usize = fv.iter().map(|s| s.len()).sum();
+        let total: usize = fv().map(|s| s.len()).sum();
         if total > LISTPACK_MAX_SIZE {
             return Err(AppendError::TooLarge);
         }
-        let numfields = fv.len() / 2;
-        let fields = || fv.iter().step_by(2).copied();
+        let numfields = fv().len() / 2;
+        let fields = || fv().step_by(2);
         // Whether the tail node takes the entry, as streamAppendItem decides.
         let mut tail = self.nodes.iter_mut().next_back();
         if let Some((_, node)) = &tail {
@@ -557,7 +569,7 @@ impl Stream {
         let (master_id, node) = match tail {
             Some((&m, node)) => (m, node),
             None => {
-                let master = Strs::new(fields());
+                let master = Strs::from_fn(&fields);
                 let fixed = lp_int_size(numfields as i64)
                     + fields().map(lp_str_size).sum::<usize>()
                     + lp_int_size(0);
@@ -581,22 +593,20 @@ impl Stream {
             + lp_int_size(id.seq.wrapping_sub(master_id.seq) as i64);
         let mut lp_count = numfields + 3;
         if same {
-            size += fv
-                .iter()
+            size += fv()
                 .skip(1)
                 .step_by(2)
                 .map(|v| lp_str_size(v))
                 .sum::<usize>();
         } else {
-            size +=
-                lp_int_size(numfields as i64) + fv.iter().map(|v| lp_str_size(v)).sum::<usize>();
+            size += lp_int_size(numfields as i64) + fv().map(lp_str_size).sum::<usize>();
             lp_count += numfields + 1;
         }
         size += lp_int_size(lp_count as i64);
         node.fixed += size;
         node.live += 1;
         node.last = id;
-        self.entries.insert(id, Strs::new(fv.iter().copied()));
+        self.entries.insert(id, Strs::from_fn(&fv));
         self.entries_added += 1;
         self.last_id = id;
         if self.entries.len() == 1 {
@@ -1284,7 +1294,9 @@ mod tests {
     fn nodes_split_and_trim_whole() {
         let mut s = Stream::new();
         for i in 1..=250u64 {
-            s.append(StreamId::new(i, 0), &[b"f", b"v"], LIM).unwrap();
+            let fv: [&[u8]; 2] = [b"f", b"v"];
+            s.append(StreamId::new(i, 0), || fv.iter().copied(), LIM)
+                .unwrap();
         }
         assert_eq!(s.nodes(), 3);
         assert_eq!(s.trim(TrimBy::MaxLen(120), true, 0), 100);
@@ -1305,7 +1317,7 @@ mod tests {
             let fv: [&[u8]; 4] = [b"f", v.as_bytes(), b"name", &[b'x'; 70]];
             s.append(
                 StreamId::new(i, i),
-                if i % 3 == 0 { &fv[..2] } else { &fv },
+                || fv[..if i % 3 == 0 { 2 } else { 4 }].iter().copied(),
                 LIM,
             )
             .unwrap();
