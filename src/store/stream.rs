@@ -593,11 +593,7 @@ impl Stream {
             + lp_int_size(id.seq.wrapping_sub(master_id.seq) as i64);
         let mut lp_count = numfields + 3;
         if same {
-            size += fv()
-                .skip(1)
-                .step_by(2)
-                .map(|v| lp_str_size(v))
-                .sum::<usize>();
+            size += fv().skip(1).step_by(2).map(lp_str_size).sum::<usize>();
         } else {
             size += lp_int_size(numfields as i64) + fv().map(lp_str_size).sum::<usize>();
             lp_count += numfields + 1;
