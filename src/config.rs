@@ -114,6 +114,8 @@ pub struct Config {
     /// Redis's hidden `rdb-key-save-delay`: microseconds a save sleeps per key, so tests can catch a
     /// background save in progress.
     pub rdb_key_save_delay: i64,
+    /// With save points set, writes are refused (MISCONF) while the last background save has failed.
+    pub stop_writes_on_bgsave_error: bool,
     /// FLUSHALL/FLUSHDB without SYNC or ASYNC free the old data on a background thread.
     pub lazyfree_lazy_user_flush: bool,
     /// Absolute path of the config file the server started with (INFO config_file, CONFIG REWRITE).
@@ -196,6 +198,7 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             rdb_key_save_delay: 0,
+            stop_writes_on_bgsave_error: true,
             lazyfree_lazy_user_flush: false,
             config_file: None,
             hll_sparse_max_bytes: 3000,
@@ -636,6 +639,15 @@ pub static PARAMS: &[Param] = &[
         get: |c| yes_no(c.rdbchecksum),
         set: |c, v| {
             c.rdbchecksum = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "stop-writes-on-bgsave-error",
+        access: Access::Mutable,
+        get: |c| yes_no(c.stop_writes_on_bgsave_error),
+        set: |c, v| {
+            c.stop_writes_on_bgsave_error = parse_yes_no(v)?;
             Ok(())
         },
     },

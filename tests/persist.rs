@@ -480,3 +480,41 @@ fn files_move_both_ways_between_ferrokv_and_redis() {
     let s = start(&dir, &[]);
     assert_eq!(snapshot(s.port), theirs);
 }
+
+#[test]
+fn a_failed_background_save_stops_writes() {
+    let dir = TempDir::new("persist");
+    let s = start(&dir, &["--save", "3600 1"]);
+    let mut c = s.raw();
+    // A directory in the file's place: the child cannot rename its temp file over it.
+    std::fs::create_dir(dir.0.join("dump.rdb")).unwrap();
+    assert_eq!(c.cmds(&["BGSAVE"]), "+Background saving started\r\n");
+    assert!(wait_for(10, || info_field(
+        &mut c,
+        "rdb_bgsave_in_progress"
+    ) == "0"));
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "err");
+    let misconf = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.\r\n";
+    assert_eq!(c.cmds(&["SET", "a", "1"]), misconf);
+    assert_eq!(c.cmds(&["PING"]), misconf);
+    assert_eq!(c.cmds(&["GET", "a"]), "$-1\r\n");
+    assert_eq!(c.cmds(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SET", "a", "1"]), misconf);
+    assert_eq!(
+        c.cmds(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
+    // Off, or without save points, writes go through.
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
+    c.cmds(&["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"]);
+    assert_eq!(c.cmds(&["SET", "a", "1"]), misconf);
+    // A save that works clears it.
+    std::fs::remove_dir(dir.0.join("dump.rdb")).unwrap();
+    assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(c.cmds(&["SET", "a", "2"]), "+OK\r\n");
+}

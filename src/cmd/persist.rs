@@ -61,6 +61,8 @@ pub static COMMANDS: &[Cmd] = &[
 ];
 
 const ERR_IN_PROGRESS: &str = "ERR Background save already in progress";
+/// Redis's `shared.bgsaveerr`: writes refused while the last background save has failed.
+pub const ERR_MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 /// Redis's `shared.err`: a save that failed says only this; the reason is in the log.
 const ERR_BARE: &str = "ERR";
 /// After a failed background save, cron waits this long (seconds) before trying a save point again.
@@ -122,6 +124,13 @@ impl Persist {
     pub fn latest_fork_usec(&self) -> u64 {
         self.latest_fork_usec
     }
+}
+
+/// Writes are refused (Redis's `writeCommandsDeniedByDiskError`): save points are set, the last
+/// background save failed, and `stop-writes-on-bgsave-error` is on.
+#[inline]
+pub fn writes_denied(st: &State) -> bool {
+    !st.persist.last_bgsave_ok && st.cfg.stop_writes_on_bgsave_error && !st.cfg.save.is_empty()
 }
 
 fn save_opts(st: &State) -> SaveOpts<'static> {

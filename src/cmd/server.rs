@@ -839,7 +839,7 @@ fn avg_ttl(db: &Db, now: u64, rng: &mut crate::util::Rng) -> u64 {
 /// Whether any admission check is on (they cost nothing when off).
 #[inline]
 pub fn admission_needed(st: &State) -> bool {
-    st.cfg.maxmemory > 0 || st.cfg.min_replicas_to_write > 0
+    st.cfg.maxmemory > 0 || st.cfg.min_replicas_to_write > 0 || super::persist::writes_denied(st)
 }
 
 /// Redis's maxmemory and min-replicas-to-write checks for the command about to run: the error to refuse
@@ -847,6 +847,14 @@ pub fn admission_needed(st: &State) -> bool {
 pub fn admission(ctx: &mut Ctx, flags: u32, top: &str) -> Option<String> {
     if ctx.st.cfg.maxmemory > 0 && evict::must_refuse(ctx, flags, top) {
         return Some(refusal(ctx, top, evict::ERR_OOM));
+    }
+    // Redis refuses PING too while saving is broken, so monitoring notices.
+    if super::persist::writes_denied(ctx.st)
+        && (flags & WRITE != 0
+            || top == "ping"
+            || (top == "exec" && evict::queued_flags(ctx) & WRITE != 0))
+    {
+        return Some(refusal(ctx, top, super::persist::ERR_MISCONF));
     }
     if ctx.st.cfg.min_replicas_to_write > 0 {
         let write = flags & WRITE != 0 || (top == "exec" && evict::queued_flags(ctx) & WRITE != 0);
