@@ -5,7 +5,8 @@
 //! `store::rdb`, the encoder DUMP uses, so a file is what Redis would write for the same data.
 //!
 //! Loading takes every opcode Redis 7.0 writes and every object format `store::rdb` reads (so files of
-//! older versions too); it refuses what it cannot represent (modules, streams) rather than drop keys.
+//! older versions too); it refuses what it cannot represent (module types and module or function data)
+//! rather than drop it.
 
 use std::io::{self, Write};
 
@@ -304,7 +305,7 @@ pub fn load(buf: &[u8], dbs: &mut [Db], opts: &LoadOpts) -> Result<Loaded, Strin
     Ok(done)
 }
 
-/// Object types Redis 7.0 defines for keys (streams and modules included, which this server refuses).
+/// Object types Redis 7.0 defines for keys (module types included, which this server refuses).
 fn known_type(t: u8) -> bool {
     matches!(t, 0..=7 | 9..=21)
 }
