@@ -1230,6 +1230,7 @@ impl Config {
 
     /// Applies `name value...` lines; `#` starts a comment.
     pub fn apply_file(&mut self, text: &str) -> Result<(), String> {
+        let mut seen_save = false;
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -1239,7 +1240,16 @@ impl Config {
             let Some((name, vals)) = words.split_first() else {
                 continue;
             };
-            self.apply(name, &vals.join(" "))
+            let mut value = vals.join(" ");
+            if name.eq_ignore_ascii_case("save") {
+                // As in Redis, `save` lines add up: the first replaces the defaults, the next ones append
+                // (`save 900 1` then `save 300 10`), and `save ""` clears.
+                if seen_save && !value.is_empty() {
+                    value = format!("{} {value}", self.save).trim().to_string();
+                }
+                seen_save = true;
+            }
+            self.apply(name, &value)
                 .map_err(|e| format!("config line {}: {name}: {e}", n + 1))?;
         }
         Ok(())
@@ -1255,6 +1265,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_lines_add_up() {
+        let mut c = Config::default();
+        c.apply_file("save 900 1\nsave 300 10\n").unwrap();
+        assert_eq!(c.save, "900 1 300 10");
+        c.apply_file("save \"\"\n").unwrap();
+        assert_eq!(c.save, "");
+        c.apply_file("hz 10\n").unwrap();
+        assert_eq!(c.save, "");
+        assert!(c.apply_file("save 0 1\n").is_err());
+    }
 
     #[test]
     fn memory_units() {

@@ -475,7 +475,11 @@ pub fn after_flushall(st: &mut State) {
 fn load_file(st: &mut State, path: &str, replace: bool) -> Result<Loaded, String> {
     let buf = std::fs::read(path).map_err(|e| e.to_string())?;
     let opts = load_opts(st, replace);
-    let loaded = rdbfile::load(&buf, &mut st.dbs, &opts)?;
+    // Loaded keys are not "new" keys: Redis sends no keyspace event for them.
+    crate::store::db::set_notify_logging(0);
+    let loaded = rdbfile::load(&buf, &mut st.dbs, &opts);
+    super::notify::apply_flags(st.cfg.notify_keyspace_events);
+    let loaded = loaded?;
     st.persist.loaded = loaded;
     Ok(loaded)
 }
