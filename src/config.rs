@@ -547,6 +547,25 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.maxmemory_policy.clone(),
         set: |c, v| {
             c.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?;
+            crate::store::db::set_lfu(c.maxmemory_policy.ends_with("-lfu"));
+            Ok(())
+        },
+    },
+    Param {
+        name: "lfu-log-factor",
+        access: Access::Mutable,
+        get: |_| crate::store::db::lfu_log_factor().to_string(),
+        set: |_, v| {
+            crate::store::db::set_lfu_log_factor(parse_int(v, 0, i32::MAX as i64)? as u64);
+            Ok(())
+        },
+    },
+    Param {
+        name: "lfu-decay-time",
+        access: Access::Mutable,
+        get: |_| crate::store::db::lfu_decay_time().to_string(),
+        set: |_, v| {
+            crate::store::db::set_lfu_decay_time(parse_int(v, 0, i32::MAX as i64)? as u64);
             Ok(())
         },
     },

@@ -857,3 +857,68 @@ fn keyspace_hits_and_misses() {
         }
     }
 }
+
+/// Under an LFU policy each key carries Redis's logarithmic access counter: it starts at 5, grows by one
+/// per access while lfu-log-factor is 0, survives an overwrite, and the least used key is evicted first.
+#[test]
+fn lfu_counters_and_eviction() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    assert_eq!(
+        c.cmds(&["OBJECT", "FREQ", "nokey"]),
+        "$-1\r\n",
+        "missing key"
+    );
+    assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
+    assert!(c
+        .cmds(&["OBJECT", "FREQ", "a"])
+        .starts_with("-ERR An LFU maxmemory policy is not selected"));
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmds(&["CONFIG", "SET", "lfu-log-factor", "0"]), "+OK\r\n");
+    assert_eq!(
+        c.cmds(&["CONFIG", "GET", "lfu-decay-time"]),
+        "*2\r\n$14\r\nlfu-decay-time\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(c.cmds(&["SET", "hot", "v"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "FREQ", "hot"]), ":5\r\n");
+    for _ in 0..10 {
+        assert_eq!(c.cmds(&["GET", "hot"]), "$1\r\nv\r\n");
+    }
+    assert_eq!(c.cmds(&["OBJECT", "FREQ", "hot"]), ":15\r\n");
+    // An overwrite keeps the counter and counts as one more access.
+    assert_eq!(c.cmds(&["SET", "hot", "w"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "FREQ", "hot"]), ":16\r\n");
+    // RESTORE ... FREQ sets it.
+    let dump = c.cmd(&[b"DUMP", b"hot"]);
+    let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];
+    assert_eq!(
+        c.cmd(&[b"RESTORE", b"copy", b"0", payload, b"FREQ", b"100"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(c.cmds(&["OBJECT", "FREQ", "copy"]), ":100\r\n");
+    // With memory short, the cold keys go before the hot ones.
+    let big = "x".repeat(200);
+    for i in 0..200 {
+        c.cmds(&["SET", &format!("cold{i}"), &big]);
+    }
+    let used: u64 = c
+        .cmds(&["INFO", "memory"])
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory");
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "maxmemory", &(used - 20_000).to_string()]),
+        "+OK\r\n"
+    );
+    c.cmds(&["SET", "trigger", "x"]);
+    assert_eq!(c.cmds(&["EXISTS", "hot", "copy"]), ":2\r\n");
+    let left: i64 = c.cmds(&["DBSIZE"]).trim()[1..].parse().unwrap();
+    assert!(
+        left < 204 && left > 100,
+        "a part of the cold keys went: {left} left"
+    );
+}

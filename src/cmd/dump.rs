@@ -163,9 +163,12 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
             );
         }
     }
-    // FREQ has nothing to set: the LFU counter here is derived from the idle time. Under an LFU policy
-    // Redis ignores IDLETIME.
-    if let (Some(idle), false) = (idle, lfu) {
+    // Redis's objectSetLRUOrLFU: FREQ under an LFU policy, IDLETIME otherwise; the other is ignored.
+    if lfu {
+        if let Some(f) = freq {
+            db.entry_mut(i).lru = crate::store::db::lfu_stamp(f as u32, now);
+        }
+    } else if let Some(idle) = idle {
         let clock = lru_clock(now);
         let lru = clock.wrapping_sub(redis_idle(clock, idle) as u32);
         db.entry_mut(i).lru = lru;

@@ -20,8 +20,6 @@ const ERR_LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected,
 
 /// Redis shares the integer objects 0..9999 (`OBJ_SHARED_INTEGERS`); their refcount reads as INT_MAX.
 const SHARED_INTEGERS: i64 = 10_000;
-/// The LFU counter a new key starts with (`LFU_INIT_VAL`).
-const LFU_INIT_VAL: i64 = 5;
 
 static OBJECT_SUBS: &[Cmd] = &[
     Cmd::new("encoding", 3, READONLY, (2, 2, 1), object_encoding).doc(
@@ -507,9 +505,6 @@ pub fn object_encoding(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 /// OBJECT FREQ key
-///
-/// Only the idle time is tracked per key, so the counter reported is that of a key never read since it
-/// was written: the initial value, decayed by one per idle minute (the default `lfu-decay-time`).
 pub fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let Some(i) = object_lookup(ctx, args) else {
         return Ok(());
@@ -517,9 +512,9 @@ pub fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if !lfu_policy(ctx) {
         return err(ERR_LFU_NOT_SELECTED);
     }
-    let lru = ctx.st.dbs[ctx.db].entry(i).lru;
-    let idle = lru_clock(ctx.st.now).wrapping_sub(lru) as i64;
-    ctx.out.int((LFU_INIT_VAL - idle / 60).max(0));
+    let stamp = ctx.st.dbs[ctx.db].entry(i).lru;
+    ctx.out
+        .int(crate::store::db::lfu_counter(stamp, ctx.st.now) as i64);
     Ok(())
 }
 

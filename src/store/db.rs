@@ -187,7 +187,7 @@ impl Db {
     pub fn lookup(&mut self, key: &[u8], now: u64) -> Option<u32> {
         let i = self.peek(key, now)?;
         if let Some(e) = self.slots[i as usize].as_mut() {
-            e.lru = lru_clock(now);
+            e.lru = touched_stamp(e.lru, now);
         }
         Some(i)
     }
@@ -229,7 +229,7 @@ impl Db {
             key: Bytes::new(key),
             val,
             expire: 0,
-            lru: lru_clock(now),
+            lru: new_stamp(now),
             unshared: false,
         };
         let i = match self.free.pop() {
@@ -265,7 +265,8 @@ impl Db {
                 }
                 let e = self.entry_mut(i);
                 e.val = val;
-                e.lru = lru_clock(now);
+                // Under LFU an overwritten key keeps (and bumps) its counter, as Redis's dbSetValue does.
+                e.lru = touched_stamp(e.lru, now);
                 e.unshared = false;
                 i
             }
@@ -589,6 +590,12 @@ impl Db {
     }
 
     /// Approximate heap bytes held by the table structures (not the values).
+    /// Arena bytes held by no key (freed slots and spare capacity): new keys reuse them, so memory limits
+    /// count them as free, as an allocator's freed memory is.
+    pub fn spare_bytes(&self) -> usize {
+        (self.slots.capacity() - self.table.len()) * std::mem::size_of::<Option<Entry>>()
+    }
+
     pub fn overhead_bytes(&self) -> usize {
         self.table.capacity() * 5
             + self.slots.capacity() * std::mem::size_of::<Option<Entry>>()
@@ -601,6 +608,103 @@ impl Db {
 #[inline]
 pub fn lru_clock(now_ms: u64) -> u32 {
     (now_ms / 1000) as u32
+}
+
+// Under an LFU maxmemory policy an entry's `lru` holds what Redis keeps in its 24 LRU bits instead: the
+// minute of the last decrement (16 bits) and a logarithmic access counter (8 bits). Process-wide settings,
+// read on every access, so plain relaxed atomics written by CONFIG SET on the loop thread.
+static LFU: AtomicBool = AtomicBool::new(false);
+static LFU_LOG_FACTOR: AtomicU64 = AtomicU64::new(10);
+static LFU_DECAY_TIME: AtomicU64 = AtomicU64::new(1);
+static LFU_RNG: AtomicU64 = AtomicU64::new(0x853c_49e6_748f_ea9b);
+
+/// The counter a new key starts with (`LFU_INIT_VAL`).
+pub const LFU_INIT_VAL: u32 = 5;
+
+/// Switches access tracking between LRU and LFU (maxmemory-policy), and sets lfu-log-factor and
+/// lfu-decay-time.
+pub fn set_lfu(on: bool) {
+    LFU.store(on, Ordering::Relaxed);
+}
+pub fn set_lfu_log_factor(v: u64) {
+    LFU_LOG_FACTOR.store(v, Ordering::Relaxed);
+}
+pub fn set_lfu_decay_time(v: u64) {
+    LFU_DECAY_TIME.store(v, Ordering::Relaxed);
+}
+pub fn lfu_log_factor() -> u64 {
+    LFU_LOG_FACTOR.load(Ordering::Relaxed)
+}
+pub fn lfu_decay_time() -> u64 {
+    LFU_DECAY_TIME.load(Ordering::Relaxed)
+}
+
+#[inline]
+pub fn lfu_on() -> bool {
+    LFU.load(Ordering::Relaxed)
+}
+
+fn lfu_minutes(now_ms: u64) -> u32 {
+    ((now_ms / 60_000) & 0xffff) as u32
+}
+
+/// The access counter of a stamp, decayed by one per `lfu-decay-time` minutes since its last decrement
+/// (Redis's LFUDecrAndReturn).
+pub fn lfu_counter(stamp: u32, now_ms: u64) -> u32 {
+    let ldt = (stamp >> 8) & 0xffff;
+    let counter = stamp & 0xff;
+    let now = lfu_minutes(now_ms);
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
+    let decay = lfu_decay_time();
+    let periods = (elapsed as u64).checked_div(decay).unwrap_or(0);
+    counter.saturating_sub(periods.min(255) as u32)
+}
+
+/// A stamp with this counter, as of now.
+pub fn lfu_stamp(counter: u32, now_ms: u64) -> u32 {
+    lfu_minutes(now_ms) << 8 | counter.min(255)
+}
+
+/// The stamp after one access: decay, then a logarithmic increment (Redis's updateLFU and LFULogIncr).
+fn lfu_touch(stamp: u32, now_ms: u64) -> u32 {
+    let mut counter = lfu_counter(stamp, now_ms);
+    if counter < 255 {
+        let x = LFU_RNG
+            .load(Ordering::Relaxed)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        LFU_RNG.store(x, Ordering::Relaxed);
+        let r = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+        if r < 1.0 / (base * lfu_log_factor() as f64 + 1.0) {
+            counter += 1;
+        }
+    }
+    lfu_stamp(counter, now_ms)
+}
+
+/// The access stamp of a key just created.
+#[inline]
+pub fn new_stamp(now_ms: u64) -> u32 {
+    if lfu_on() {
+        lfu_stamp(LFU_INIT_VAL, now_ms)
+    } else {
+        lru_clock(now_ms)
+    }
+}
+
+/// The access stamp after reading or writing the key.
+#[inline]
+pub fn touched_stamp(old: u32, now_ms: u64) -> u32 {
+    if lfu_on() {
+        lfu_touch(old, now_ms)
+    } else {
+        lru_clock(now_ms)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Whole RDB files, as Redis 7.0 writes them (`rdbSaveRio`) and reads them (`rdbLoadRio`): the `REDIS0010`
 //! magic, AUX fields, then per non-empty database SELECTDB and RESIZEDB, and per key its deadline
-//! (EXPIRETIME_MS), its idle time under an LRU policy (IDLE), the object type, the key and the object, then
+//! (EXPIRETIME_MS), its idle time under an LRU policy (IDLE) or its access counter under LFU (FREQ), the object type, the key and the object, then
 //! EOF and a CRC64 of everything before it (zero when `rdbchecksum` is off). Each value's bytes come from
 //! `store::rdb`, the encoder DUMP uses, so a file is what Redis would write for the same data.
 //!
@@ -101,6 +101,9 @@ pub fn save<W: Write>(w: W, dbs: &[Db], opts: &SaveOpts) -> io::Result<u64> {
             if opts.save_lru {
                 buf.push(OP_IDLE);
                 save_len(&mut buf, clock.wrapping_sub(e.lru) as u64);
+            } else if super::db::lfu_on() {
+                buf.push(OP_FREQ);
+                buf.push(super::db::lfu_counter(e.lru, opts.now) as u8);
             }
             obj.clear();
             rdb::save_object(&mut obj, &e.val, opts.list_fill);
@@ -201,6 +204,7 @@ pub fn load(buf: &[u8], dbs: &mut [Db], opts: &LoadOpts) -> Result<Loaded, Strin
     };
     let mut db = 0usize;
     let (mut expire, mut idle): (Option<u64>, Option<u64>) = (None, None);
+    let mut freq: Option<u8> = None;
     let clock = lru_clock(opts.now);
     loop {
         let t = c.byte()?;
@@ -219,8 +223,7 @@ pub fn load(buf: &[u8], dbs: &mut [Db], opts: &LoadOpts) -> Result<Loaded, Strin
                 continue;
             }
             OP_FREQ => {
-                // The LFU counter here is derived from the idle time, so the frequency has nowhere to go.
-                c.byte()?;
+                freq = Some(c.byte()?);
                 continue;
             }
             OP_IDLE => {
@@ -278,10 +281,16 @@ pub fn load(buf: &[u8], dbs: &mut [Db], opts: &LoadOpts) -> Result<Loaded, Strin
         if expire.is_some_and(|at| at < opts.now) {
             done.expired += 1;
         } else {
-            add(&mut dbs[db], &key, val, expire, idle, clock, opts)?;
+            // Redis's objectSetLRUOrLFU: the frequency under an LFU policy, else the idle time.
+            let stamp = if super::db::lfu_on() {
+                freq.map(|f| super::db::lfu_stamp(f as u32, opts.now))
+            } else {
+                idle.map(|idle| clock.wrapping_sub(idle.min(u32::MAX as u64) as u32))
+            };
+            add(&mut dbs[db], &key, val, expire, stamp, opts)?;
             done.keys += 1;
         }
-        (expire, idle) = (None, None);
+        (expire, idle, freq) = (None, None, None);
     }
     if version >= 5 {
         let eof = c.pos;
@@ -315,8 +324,7 @@ fn add(
     key: &[u8],
     val: Value,
     expire: Option<u64>,
-    idle: Option<u64>,
-    clock: u32,
+    stamp: Option<u32>,
     opts: &LoadOpts,
 ) -> Result<(), String> {
     if let Some(i) = db.find_raw(key) {
@@ -332,8 +340,8 @@ fn add(
     if let Some(at) = expire {
         db.set_expire(i, at);
     }
-    if let Some(idle) = idle {
-        db.entry_mut(i).lru = clock.wrapping_sub(idle.min(u32::MAX as u64) as u32);
+    if let Some(stamp) = stamp {
+        db.entry_mut(i).lru = stamp;
     }
     Ok(())
 }

@@ -23,6 +23,9 @@ pub enum Evict {
     Fail,
 }
 
+/// What removing a key gives back in the key arena besides what the allocator sees.
+const SLOT_BYTES: usize = std::mem::size_of::<Option<crate::store::Entry>>();
+
 /// Set when a call ran out of time, so the cron keeps evicting.
 static RUNNING: AtomicBool = AtomicBool::new(false);
 /// The database the random policies evict from next, so they go round all of them.
@@ -34,9 +37,11 @@ pub fn pending() -> bool {
 }
 
 /// Memory counted against maxmemory: the heap in use, without the replication stream waiting in
-/// replicas' output buffers (Redis does not count replication buffers either).
+/// replicas' output buffers (Redis does not count replication buffers either) and without key-arena slots
+/// no key holds (a deleted small key frees its slot for the next key, not to the allocator).
 fn counted_memory(ctx: &Ctx) -> usize {
-    let mut used = alloc::used();
+    let spare: usize = ctx.st.dbs.iter().map(|d| d.spare_bytes()).sum();
+    let mut used = alloc::used().saturating_sub(spare);
     for &r in &ctx.st.replicas {
         if let Some(c) = ctx.conns.get(r) {
             used = used.saturating_sub(c.wbuf.capacity());
@@ -83,7 +88,7 @@ pub fn perform(ctx: &mut Ctx) -> Evict {
         let e = ctx.st.dbs[db].remove_at(i);
         let key: Box<[u8]> = e.key.as_slice().into();
         drop(e);
-        freed += before.saturating_sub(alloc::used());
+        freed += before.saturating_sub(alloc::used()) + SLOT_BYTES;
         ctx.st.stats.evicted_keys += 1;
         ctx.touch_key(db, &key);
         crate::cmd::notify::notify_db(ctx, db, crate::cmd::notify::EVICTED, "evicted", &key);
@@ -130,10 +135,11 @@ fn pick(ctx: &mut Ctx) -> Option<(usize, u32)> {
         }
         return None;
     }
-    // LRU, LFU (whose counter here follows the idle time) and TTL: the best of a sample of every
+    // LRU, LFU and TTL: the best of a sample of every
     // database; the higher the score, the sooner the key goes.
     let samples = ctx.st.cfg.maxmemory_samples.max(1);
     let clock = lru_clock(now);
+    let lfu = policy.ends_with("-lfu");
     let mut best: Option<(u64, usize, u32)> = None;
     for db in 0..n {
         for _ in 0..samples {
@@ -150,6 +156,9 @@ fn pick(ctx: &mut Ctx) -> Option<(usize, u32)> {
             let e = d.entry(i);
             let score = if policy == "volatile-ttl" {
                 u64::MAX - e.expire
+            } else if lfu {
+                // The least frequently used goes first (Redis's 255 - LFUDecrAndReturn).
+                255 - crate::store::db::lfu_counter(e.lru, now) as u64
             } else {
                 clock.wrapping_sub(e.lru) as u64
             };
