@@ -143,6 +143,14 @@ pub struct Config {
     pub list_compress_depth: i64,
     /// Keyspace notification classes (`notify-keyspace-events`), as `cmd::notify` flags; 0 is off.
     pub notify_keyspace_events: u32,
+    /// Commands taking at least this many microseconds go to the slow log (negative: none, 0: all).
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// Milliseconds from which the latency monitor records an event (0: off).
+    pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_tracking: bool,
+    pub latency_tracking_info_percentiles: Vec<f64>,
 }
 
 impl Default for Config {
@@ -213,6 +221,11 @@ impl Default for Config {
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             notify_keyspace_events: 0,
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
         }
     }
 }
@@ -956,6 +969,51 @@ pub static PARAMS: &[Param] = &[
         set: set_replicaof,
     },
     Param {
+        name: "slowlog-max-len",
+        access: Access::Mutable,
+        get: |c| c.slowlog_max_len.to_string(),
+        set: |c, v| {
+            c.slowlog_max_len = parse_int(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "slowlog-log-slower-than",
+        access: Access::Mutable,
+        get: |c| c.slowlog_log_slower_than.to_string(),
+        set: |c, v| {
+            c.slowlog_log_slower_than = parse_int(v, -1, i64::MAX)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "latency-tracking",
+        access: Access::Mutable,
+        get: |c| yes_no(c.latency_tracking),
+        set: |c, v| {
+            c.latency_tracking = parse_yes_no(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "latency-monitor-threshold",
+        access: Access::Mutable,
+        get: |c| c.latency_monitor_threshold.to_string(),
+        set: |c, v| {
+            c.latency_monitor_threshold = parse_int(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+    },
+    Param {
+        name: "latency-tracking-info-percentiles",
+        access: Access::Mutable,
+        get: |c| crate::cmd::slowlog::render_percentiles(&c.latency_tracking_info_percentiles),
+        set: |c, v| {
+            c.latency_tracking_info_percentiles = crate::cmd::slowlog::parse_percentiles(v)?;
+            Ok(())
+        },
+    },
+    Param {
         name: "key-load-delay",
         access: Access::Mutable,
         get: |c| c.key_load_delay.to_string(),
@@ -1033,7 +1091,10 @@ fn conf_quote(v: &str) -> String {
 /// One `name value` line as CONFIG REWRITE writes it. Multi-word settings are written as words.
 fn conf_line(cfg: &Config, p: &Param) -> String {
     let v = (p.get)(cfg);
-    let multi = matches!(p.name, "save" | "client-output-buffer-limit" | "bind");
+    let multi = matches!(
+        p.name,
+        "save" | "client-output-buffer-limit" | "bind" | "latency-tracking-info-percentiles"
+    );
     if multi && !v.is_empty() {
         format!("{} {v}\n", p.name)
     } else {

@@ -31,6 +31,7 @@ pub mod pubsub;
 pub mod repl;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod stream;
 pub mod string;
@@ -220,6 +221,7 @@ const FAMILIES: &[&[Cmd]] = &[
     hll::COMMANDS,
     persist::COMMANDS,
     stream::COMMANDS,
+    slowlog::COMMANDS,
 ];
 
 pub fn registry() -> &'static Registry {
@@ -730,6 +732,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
         st.count_error(e.0.as_bytes());
         ctx.out.error(e.0.as_bytes());
     }
+    slowlog::after_call(ctx, idx, args, cmd.flags, ns);
 }
 
 /// Handles keys reclaimed by expiry since the last call (logged only while someone WATCHes or a replica

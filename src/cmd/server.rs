@@ -440,6 +440,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("modules", true),
     ("commandstats", false),
     ("errorstats", true),
+    ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
 ];
@@ -500,6 +501,7 @@ fn info_text(ctx: &mut Ctx, want: &[bool; SECTIONS.len()]) -> String {
             "cpu" => info_cpu(&mut s),
             "commandstats" => info_commandstats(ctx.st, &mut s),
             "errorstats" => info_errorstats(ctx.st, &mut s),
+            "latencystats" => super::slowlog::info_latencystats(ctx.st, &mut s),
             "cluster" => s.push_str("cluster_enabled:0\r\n"),
             "keyspace" => info_keyspace(ctx.st, &mut s),
             _ => {}
@@ -1026,6 +1028,7 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     for db in &mut st.dbs {
         db.expired = 0;
     }
+    super::slowlog::reset_histograms(st);
     for c in &mut st.cmdstats {
         *c = Default::default();
     }

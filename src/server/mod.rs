@@ -114,6 +114,8 @@ pub struct State {
     /// The listening sockets (None only for a State built without a loop, as benches do); commands
     /// reach them for CONFIG SET bind/port.
     pub listeners: Option<listen::Listeners>,
+    /// SLOWLOG entries, LATENCY events and per-command latency histograms.
+    pub slowlog: cmd::slowlog::Monitor,
 }
 
 /// Unix time in milliseconds.
@@ -145,6 +147,7 @@ impl State {
             now,
             start_ms: now,
             started: Instant::now(),
+            slowlog: Default::default(),
             rng,
             shutdown: None,
             next_client_id: 1,
