@@ -907,7 +907,8 @@ impl Server {
         self.next_cron = now + period;
         if self.st.active_expire {
             // A quarter of the period at most, checked every 64 keys, so the loop never stalls.
-            let deadline = Instant::now() + Duration::from_millis((period / 4).max(1));
+            let started = Instant::now();
+            let deadline = started + Duration::from_millis((period / 4).max(1));
             'dbs: for db in self.st.dbs.iter_mut() {
                 while db.expires_len() > 0 {
                     if db.active_expire(now, 64) < 64 {
@@ -918,6 +919,8 @@ impl Server {
                     }
                 }
             }
+            let ms = started.elapsed().as_millis() as u64;
+            cmd::slowlog::add_sample_if_needed(&mut self.st, "expire-cycle", ms);
         }
         cmd::persist::cron(&mut self.st);
         // Deleted keys give their arena slots back (Redis shrinks its dicts in cron too); bounded per tick.
