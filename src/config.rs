@@ -95,6 +95,8 @@ pub struct Config {
     pub maxmemory_policy: String,
     /// Keys sampled per database to pick the one to evict (LRU, LFU and TTL policies).
     pub maxmemory_samples: u32,
+    /// Most keys the client-side caching table remembers (0: no limit).
+    pub tracking_table_max_keys: u64,
     /// Effort per eviction call, 0..=100: the time one call may spend evicting (100: no limit).
     pub maxmemory_eviction_tenacity: u32,
     /// Memory all clients together may use before the biggest are closed: bytes, or (negative) a
@@ -194,6 +196,7 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
+            tracking_table_max_keys: 1_000_000,
             maxmemory_eviction_tenacity: 10,
             maxmemory_clients: 0,
             // Redis 7.0's built-in save points, used when no config file says otherwise.
@@ -579,6 +582,15 @@ pub static PARAMS: &[Param] = &[
         get: |_| crate::store::db::lfu_decay_time().to_string(),
         set: |_, v| {
             crate::store::db::set_lfu_decay_time(parse_int(v, 0, i32::MAX as i64)? as u64);
+            Ok(())
+        },
+    },
+    Param {
+        name: "tracking-table-max-keys",
+        access: Access::Mutable,
+        get: |c| c.tracking_table_max_keys.to_string(),
+        set: |c, v| {
+            c.tracking_table_max_keys = parse_int(v, 0, i64::MAX)? as u64;
             Ok(())
         },
     },

@@ -5,6 +5,9 @@
 
 use std::io::Write as _;
 
+use super::tracking::{
+    self, client_caching, client_getredir, client_tracking, client_trackinginfo,
+};
 use super::{
     err, int_arg, Args, Cmd, CmdResult, Ctx, Error, ADMIN, ALLOW_BUSY, ERR_DB_INDEX, ERR_SYNTAX,
     FAST, LOADING, NOSCRIPT, NO_AUTH, SENTINEL, STALE,
@@ -157,6 +160,18 @@ static CLIENT_SUBS: &[Cmd] = &[
         "5.0.0",
         "Unblock a client blocked in a blocking command from a different connection",
         "O(log N) where N is the number of client connections",
+    ),
+    Cmd::new("tracking", -3, CLIENT_FLAGS, (0, 0, 0), client_tracking).doc(
+        "connection",
+        "6.0.0",
+        "Enable or disable server assisted client side caching support",
+        "O(1). Some options may introduce additional complexity.",
+    ),
+    Cmd::new("caching", 3, CLIENT_FLAGS, (0, 0, 0), client_caching).doc(
+        "connection",
+        "6.0.0",
+        "Instruct the server about tracking or not keys in the next request",
+        "O(1)",
     ),
     Cmd::new("help", 2, LOADING | STALE, (0, 0, 0), client_help).doc(
         "connection",
@@ -357,6 +372,7 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     c.multi_error = false;
     c.watch_dirty = false;
     crate::cmd::monitor::stop(ctx.st, c, id);
+    tracking::disable(ctx.st, c, id);
     // Subscriptions and watches end silently (no unsubscribe messages), as in Redis.
     crate::cmd::multi::unwatch_all(ctx.st, ctx.conns, id);
     let c = &mut ctx.conns[id];
@@ -451,27 +467,6 @@ pub fn is_subscribe_cmd(name: &[u8]) -> bool {
     ]
     .iter()
     .any(|n| n.eq_ignore_ascii_case(name))
-}
-
-/// CLIENT GETREDIR
-pub fn client_getredir(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    // Client-side caching is not supported, so tracking is never on and there is no redirection.
-    ctx.out.int(-1);
-    Ok(())
-}
-
-/// CLIENT TRACKINGINFO
-pub fn client_trackinginfo(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let out = &mut *ctx.out;
-    out.map(3);
-    out.bulk(b"flags");
-    out.set(1);
-    out.bulk(b"off");
-    out.bulk(b"redirect");
-    out.int(-1);
-    out.bulk(b"prefixes");
-    out.array(0);
-    Ok(())
 }
 
 /// Client classes of CLIENT LIST TYPE and CLIENT KILL TYPE.
@@ -593,6 +588,7 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
     if c.blocked.is_some() {
         o.push(b'b');
     }
+    tracking::list_flags(c, o);
     if c.watch_dirty {
         o.push(b'd');
     }
@@ -627,7 +623,8 @@ fn push_info(ctx: &Ctx, key: usize, args: &Args, o: &mut Vec<u8>) {
     }
     let _ = write!(
         o,
-        " user=default redir=-1 resp={}",
+        " user=default redir={} resp={}",
+        tracking::list_redir(c),
         if resp3 { 3 } else { 2 }
     );
 }

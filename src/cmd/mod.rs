@@ -35,6 +35,7 @@ pub mod slowlog;
 pub mod sort;
 pub mod stream;
 pub mod string;
+pub mod tracking;
 pub mod zset;
 
 /// A command's error reply: the full text after `-`, e.g. `ERR syntax error`.
@@ -407,6 +408,9 @@ impl Ctx<'_> {
         if self.st.waiters.watch_count > 0 {
             multi::touch_watched(self.st, self.conns, db, key);
         }
+        if self.st.tracking.active() {
+            tracking::invalidate_key(self, key, true, true);
+        }
     }
 
     /// Call before `db` is emptied (FLUSHDB, FLUSHALL) or swapped with `replaced_with` (SWAPDB, both ways):
@@ -414,6 +418,9 @@ impl Ctx<'_> {
     pub fn touch_all_watched(&mut self, db: usize, replaced_with: Option<usize>) {
         if self.st.waiters.watch_count > 0 {
             multi::touch_all_watched_in_db(self.st, self.conns, db, replaced_with);
+        }
+        if replaced_with.is_none() {
+            tracking::on_flush(self);
         }
     }
 
@@ -540,7 +547,13 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
     // EXEC's queued commands answer as part of EXEC; a client that blocked keeps its state until its
     // command answers.
     if ctx.in_exec || ctx.still_blocked {
+        if !ctx.in_exec {
+            tracking::flush_pending(ctx);
+        }
         return;
+    }
+    if ctx.st.tracking.active() {
+        tracking::end_caching(ctx, &args[0]);
     }
     if let Some(c) = ctx.conns.get_mut(ctx.id) {
         if c.reply != 0 && c.blocked.is_none() {
@@ -553,6 +566,8 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
             c.finish_reply(&mut ctx.out.buf, from);
         }
     }
+    // Invalidations this client's own command caused follow its reply.
+    tracking::flush_pending(ctx);
 }
 
 /// Looks the command up, checks arity and authentication, runs it, and records its statistics.
@@ -633,6 +648,12 @@ fn run(ctx: &mut Ctx, args: &Args) {
             return;
         }
     }
+    let tracking = ctx.st.tracking.active();
+    if tracking && !ctx.in_exec && !ctx.reexec {
+        // Keys evicted above and keys over tracking-table-max-keys are invalidated before the reply.
+        tracking::limit(ctx);
+        tracking::flush_pending(ctx);
+    }
     let conn = &ctx.conns[ctx.id];
     // Inside EXEC Redis runs the queued commands directly, so a SUBSCRIBE there does not restrict the rest.
     if !ctx.out.resp3
@@ -676,9 +697,9 @@ fn run(ctx: &mut Ctx, args: &Args) {
     let repl = !ctx.st.replicas.is_empty() && !ctx.conns[ctx.id].replica;
     // Whether a write changed anything (per-database change counters) feeds WATCH, replication and the
     // dirty count; reads skip the bookkeeping.
-    let track = repl || ctx.st.waiters.watch_count > 0 || cmd.flags & WRITE != 0;
+    let track = repl || ctx.st.waiters.watch_count > 0 || cmd.flags & WRITE != 0 || tracking;
     let muts = if track { repl::total_muts(ctx) } else { 0 };
-    if ctx.st.waiters.watch_count > 0 {
+    if ctx.st.waiters.watch_count > 0 || tracking {
         // Keys changed outside a command (eviction touches its own) are not this command's.
         for db in ctx.st.dbs.iter_mut() {
             db.touched.clear();
@@ -702,9 +723,12 @@ fn run(ctx: &mut Ctx, args: &Args) {
         if changed {
             ctx.st.dirty += 1;
         }
-        if ctx.st.waiters.watch_count > 0 {
+        if ctx.st.waiters.watch_count > 0 || tracking {
             touch_changed_keys(ctx, changed);
         }
+    }
+    if tracking {
+        tracking::after_command(ctx, idx, args);
     }
     if repl && (changed || (res.is_ok() && repl::always_propagated(cmd.name))) {
         match std::mem::take(&mut ctx.prop) {
@@ -739,7 +763,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
 /// listens): touches WATCHes and propagates them as DEL. Returns how many there were.
 pub fn after_expiry(ctx: &mut Ctx) -> u64 {
     // Databases log reclaimed keys only while someone WATCHes or a replica listens.
-    if ctx.st.waiters.watch_count == 0 && ctx.st.replicas.is_empty() {
+    if ctx.st.waiters.watch_count == 0 && ctx.st.replicas.is_empty() && !ctx.st.tracking.active() {
         return 0;
     }
     let mut n = 0;
@@ -757,6 +781,11 @@ pub fn after_expiry(ctx: &mut Ctx) -> u64 {
         if !ctx.st.replicas.is_empty() {
             repl::feed_expired(ctx, db, &log);
         }
+        if ctx.st.tracking.active() {
+            for key in &log {
+                tracking::invalidate_key(ctx, key, true, false);
+            }
+        }
     }
     n
 }
@@ -769,9 +798,14 @@ fn touch_changed_keys(ctx: &mut Ctx, changed: bool) {
             continue;
         }
         let log = std::mem::take(&mut ctx.st.dbs[db].touched);
-        if changed {
+        if changed && ctx.st.waiters.watch_count > 0 {
             for key in &log {
                 multi::touch_watched(ctx.st, ctx.conns, db, key);
+            }
+        }
+        if changed && ctx.st.tracking.active() {
+            for key in &log {
+                tracking::invalidate_key(ctx, key, true, true);
             }
         }
         // Keep the log's allocation for the next command.

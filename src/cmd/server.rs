@@ -627,6 +627,7 @@ fn info_clients(ctx: &mut Ctx, s: &mut String) {
     line(s, "cluster_connections", 0);
     line(s, "maxclients", ctx.st.cfg.maxclients);
     line(s, "blocked_clients", blocked);
+    line(s, "tracking_clients", ctx.st.tracking.clients);
     // Blocked clients with a deadline, as in Redis's timeout table.
     line(s, "clients_in_timeout_table", ctx.st.waiters.timers.len());
 }
@@ -736,6 +737,9 @@ fn info_stats(st: &State, s: &mut String) {
     line(s, "pubsubshard_channels", st.waiters.shard_channels.len());
     line(s, "latest_fork_usec", st.persist.latest_fork_usec());
     line(s, "total_forks", st.persist.total_forks());
+    line(s, "tracking_total_keys", st.tracking.total_keys());
+    line(s, "tracking_total_items", st.tracking.total_items());
+    line(s, "tracking_total_prefixes", st.tracking.total_prefixes());
     line(s, "total_error_replies", t.error_replies);
 }
 
@@ -1602,6 +1606,16 @@ fn getkeys(ctx: &mut Ctx, args: &Args, with_flags: bool) -> CmdResult {
 }
 
 /// Key positions from a (first, last, step) triple, for commands without key specs.
+/// The positions of the keys in `argv` (command name first), as COMMAND GETKEYS finds them (Redis's
+/// getKeysFromCommand); for client-side caching.
+pub fn key_positions(r: &Registered, argv: &[&[u8]]) -> Vec<usize> {
+    let keys = match keyspecs::key_specs(&r.fullname) {
+        Some(sp) => keyspecs::command_keys(&r.fullname, sp, argv),
+        None => legacy_keys(r.cmd.keys, argv.len() as i32),
+    };
+    keys.into_iter().map(|(p, _)| p).collect()
+}
+
 fn legacy_keys((first, last, step): (i32, i32, i32), argc: i32) -> Vec<(usize, u32)> {
     let last = if last < 0 { argc + last } else { last };
     let mut keys = Vec::new();

@@ -72,6 +72,8 @@ pub struct Conn {
     pub seg: Option<(usize, usize)>,
     /// On the list of connections to write at the end of the iteration.
     pub flush_queued: bool,
+    /// CLIENT TRACKING state; None while tracking is off.
+    pub tracking: Option<Box<crate::cmd::tracking::ClientTracking>>,
 }
 
 /// CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON.
@@ -157,6 +159,7 @@ impl Conn {
             reply: 0,
             seg: None,
             flush_queued: false,
+            tracking: None,
         }
     }
 

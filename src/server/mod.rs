@@ -111,6 +111,8 @@ pub struct State {
     pub repl_pending: Option<Vec<(usize, conn::OwnedArgs)>>,
     /// Replication id, offset and backlog of the stream replicas receive.
     pub repl: cmd::repl::Repl,
+    /// Client-side caching: the keys tracking clients read, BCAST prefixes, pending invalidations.
+    pub tracking: cmd::tracking::Tracking,
     /// The listening sockets (None only for a State built without a loop, as benches do); commands
     /// reach them for CONFIG SET bind/port.
     pub listeners: Option<listen::Listeners>,
@@ -166,6 +168,7 @@ impl State {
             monitors: Vec::new(),
             repl_db: None,
             repl_pending: None,
+            tracking: Default::default(),
             listeners: None,
         }
     }
@@ -319,9 +322,11 @@ impl Server {
                 self.expire_blocks();
                 self.after_turn();
             }
+            self.tracking_broadcast();
             self.flush_all();
             if self.st.now >= self.next_cron {
                 self.cron();
+                self.tracking_broadcast();
                 if !self.st.to_flush.is_empty() {
                     self.flush_all();
                 }
@@ -727,6 +732,16 @@ impl Server {
         }
     }
 
+    /// Sends BCAST tracking clients the keys changed under their prefixes, before the loop sleeps.
+    fn tracking_broadcast(&mut self) {
+        if self.st.tracking.bcast_pending {
+            let mut out = Out::default();
+            let mut ctx = Ctx::new(&mut self.st, &mut self.conns, usize::MAX, 0, &mut out);
+            cmd::tracking::broadcast(&mut ctx);
+            self.after_turn();
+        }
+    }
+
     /// Work a turn leaves behind: closes killed clients, ends waits CLIENT UNBLOCK asked to end, and
     /// flushes clients given output outside their turn.
     fn after_turn(&mut self) {
@@ -871,6 +886,9 @@ impl Server {
             crate::cmd::monitor::stop(&mut self.st, c, id);
             crate::cmd::multi::unwatch_all(&mut self.st, &mut self.conns, id);
         }
+        if let Some(c) = self.conns.get_mut(id) {
+            cmd::tracking::disable(&mut self.st, c, id);
+        }
         if let Some(mut conn) = self.conns.try_remove(id) {
             if let Some(b) = conn.blocked.take() {
                 self.st.waiters.unblock(id, b.db, &b.keys, b.deadline);
@@ -945,10 +963,16 @@ impl Server {
             cmd::server::evict::perform(&mut ctx);
             self.after_turn();
         }
-        if self.st.waiters.watch_count > 0 || !self.st.replicas.is_empty() {
+        if self.st.waiters.watch_count > 0
+            || !self.st.replicas.is_empty()
+            || self.st.tracking.active()
+        {
             let mut out = Out::default();
             let mut ctx = Ctx::new(&mut self.st, &mut self.conns, usize::MAX, 0, &mut out);
             cmd::after_expiry(&mut ctx);
+            if ctx.st.tracking.active() {
+                cmd::tracking::limit(&mut ctx);
+            }
             self.after_turn();
         }
         let timeout_ms = self.st.cfg.timeout * 1000;

@@ -43,6 +43,8 @@ pub struct Db {
     /// of keys really changed are invalidated (Redis's `signalModifiedKey`).
     pub watching: bool,
     pub touched: Vec<Box<[u8]>>,
+    /// While some client tracks keys (client-side caching), changed and expired keys are logged too.
+    pub tracking: bool,
     /// Bumped whenever compaction moves entries to lower indexes; SCAN cursors carry it in their high bits,
     /// and a cursor from an older generation starts over (duplicates are allowed, misses are not).
     gen: u64,
@@ -130,6 +132,7 @@ impl Db {
             expired_log: Vec::new(),
             watching: false,
             touched: Vec::new(),
+            tracking: false,
             gen: 0,
             compacting: false,
             notify_log: Vec::new(),
@@ -210,7 +213,7 @@ impl Db {
         // Handing out a mutable entry counts as a change: replication decides by `muts` whether a write
         // command did anything.
         bump_muts();
-        if self.watching {
+        if self.watching || self.tracking {
             self.note_touched(i);
         }
         self.slots[i as usize].as_mut().expect("live slot")
@@ -247,7 +250,7 @@ impl Db {
         self.table.insert_unique(h, i, |&j| {
             hash_bytes(seed, slots[j as usize].as_ref().unwrap().key.as_slice())
         });
-        if self.watching {
+        if self.watching || self.tracking {
             self.note_touched(i);
         }
         if NOTIFY_LOG.load(Ordering::Relaxed) & LOGGED_NEW != 0 {
@@ -306,7 +309,7 @@ impl Db {
     pub fn reclaim_expired(&mut self, i: u32) {
         let e = self.unlink(i);
         self.expired += 1;
-        if self.track_expired {
+        if self.track_expired || self.tracking {
             self.expired_log.push(e.key.as_slice().into());
         }
         if NOTIFY_LOG.load(Ordering::Relaxed) & LOGGED_EXPIRED != 0 {
@@ -316,7 +319,7 @@ impl Db {
 
     /// Removes the entry at `i` and returns it.
     pub fn remove_at(&mut self, i: u32) -> Entry {
-        if self.watching {
+        if self.watching || self.tracking {
             self.note_touched(i);
         }
         self.unlink(i)
@@ -352,7 +355,7 @@ impl Db {
         }
         // Setting the deadline a key already has is still a write to Redis (EXPIRE propagates, WATCH fails).
         bump_muts();
-        if self.watching {
+        if self.watching || self.tracking {
             self.note_touched(i);
         }
         if old == at {
@@ -391,6 +394,7 @@ impl Db {
             track_expired: self.track_expired,
             expired_log: std::mem::take(&mut self.expired_log),
             watching: self.watching,
+            tracking: self.tracking,
             notify_log: std::mem::take(&mut self.notify_log),
             ..Db::new(self.seed)
         };
@@ -404,6 +408,7 @@ impl Db {
             expired: self.expired,
             track_expired: self.track_expired,
             watching: self.watching,
+            tracking: self.tracking,
             notify_log: std::mem::take(&mut self.notify_log),
             ..Db::new(self.seed)
         };
