@@ -360,3 +360,23 @@ fn matches_redis() {
     }
     assert_eq!(want.len(), got.len());
 }
+
+#[test]
+fn redirected_message_to_the_writer_precedes_its_reply() {
+    let s = TestServer::start(&[]);
+    let (mut a, mut b) = (Cli::new(s.port), Cli::new(s.port));
+    b.cmd(&["HELLO", "3"]);
+    let bid = b.id();
+    a.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &bid]);
+    a.cmd(&["MGET", "k", "j"]);
+    // Redis writes the message when the key changes, before the command's reply.
+    assert_eq!(b.cmd(&["SET", "k", "v"]), inv(&["k"]) + "+OK\r\n");
+    b.cmd(&["MULTI"]);
+    b.cmd(&["SET", "k", "1"]);
+    b.cmd(&["SET", "j", "2"]);
+    // k was not read again since; j's message sits between the two replies.
+    assert_eq!(
+        b.cmd(&["EXEC"]),
+        format!("*2\r\n+OK\r\n{}+OK\r\n", inv(&["j"]))
+    );
+}

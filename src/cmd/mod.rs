@@ -546,13 +546,14 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
     notify::flush_logged(ctx);
     // EXEC's queued commands answer as part of EXEC; a client that blocked keeps its state until its
     // command answers.
+    let tracking = ctx.st.tracking.active();
     if ctx.in_exec || ctx.still_blocked {
-        if !ctx.in_exec {
+        if tracking && !ctx.in_exec {
             tracking::flush_pending(ctx);
         }
         return;
     }
-    if ctx.st.tracking.active() {
+    if tracking {
         tracking::end_caching(ctx, &args[0]);
     }
     if let Some(c) = ctx.conns.get_mut(ctx.id) {
@@ -566,8 +567,10 @@ pub fn dispatch(ctx: &mut Ctx, args: &Args) {
             c.finish_reply(&mut ctx.out.buf, from);
         }
     }
-    // Invalidations this client's own command caused follow its reply.
-    tracking::flush_pending(ctx);
+    if tracking {
+        // Invalidations this client's own command caused follow its reply.
+        tracking::flush_pending(ctx);
+    }
 }
 
 /// Looks the command up, checks arity and authentication, runs it, and records its statistics.
@@ -706,6 +709,9 @@ fn run(ctx: &mut Ctx, args: &Args) {
         }
     }
     ctx.prop = repl::Propagate::AsIs;
+    if tracking {
+        ctx.st.tracking.reply_at = Some(ctx.out.buf.len());
+    }
     let start = crate::util::now_ns();
     let res = (cmd.handler)(ctx, args);
     let mut changed = false;
@@ -729,6 +735,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
     }
     if tracking {
         tracking::after_command(ctx, idx, args);
+        ctx.st.tracking.reply_at = None;
     }
     if repl && (changed || (res.is_ok() && repl::always_propagated(cmd.name))) {
         match std::mem::take(&mut ctx.prop) {

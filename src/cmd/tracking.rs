@@ -66,6 +66,9 @@ pub struct Tracking {
     flushed: bool,
     /// Rounds in a row the table stayed over tracking-table-max-keys (Redis's timeout_counter).
     limit_rounds: u32,
+    /// While a command runs, where its reply starts in the output: messages redirected to the running
+    /// client go there, ahead of the reply, as Redis writes them when the key changes.
+    pub reply_at: Option<usize>,
 }
 
 impl Tracking {
@@ -152,7 +155,7 @@ fn send(ctx: &mut Ctx, slot: usize, payload: Payload) {
         // RESP2 has no pushes on the tracking connection itself.
         return;
     };
-    ctx.push_to(target, |o| {
+    let write = |o: &mut Out| {
         o.raw(header);
         match payload {
             Payload::Key(k) => {
@@ -163,7 +166,19 @@ fn send(ctx: &mut Ctx, slot: usize, payload: Payload) {
             Payload::Null(false) => o.raw(b"$-1\r\n"),
             Payload::Proto(p) => o.raw(p),
         }
-    });
+    };
+    match ctx.st.tracking.reply_at {
+        Some(at) if target == ctx.id && at <= ctx.out.buf.len() => {
+            let mut o = Out {
+                buf: Vec::new(),
+                resp3: true,
+            };
+            write(&mut o);
+            ctx.out.buf.splice(at..at, o.buf.iter().copied());
+            ctx.st.tracking.reply_at = Some(at + o.buf.len());
+        }
+        _ => ctx.push_to(target, write),
+    }
 }
 
 /// A key changed (or was reclaimed, `by_client` false): tells the clients that may cache it, and with
@@ -215,8 +230,9 @@ pub fn on_flush(ctx: &mut Ctx) {
     if ctx.st.tracking.flushed {
         return;
     }
-    ctx.st.tracking.flushed = true;
+    // The mark is cleared after the command, which only happens while someone tracks.
     if ctx.st.tracking.clients > 0 {
+        ctx.st.tracking.flushed = true;
         let targets: Vec<(usize, u64)> = ctx
             .conns
             .iter()
@@ -412,6 +428,8 @@ pub fn disable(st: &mut State, c: &mut Conn, slot: usize) {
     st.tracking.clients -= 1;
     if st.tracking.clients == 0 {
         set_db_logging(st, false);
+        // Nothing flushes them until someone tracks again.
+        st.tracking.pending.clear();
     }
 }
 
