@@ -51,8 +51,11 @@ type Pending = (usize, u64, Option<Box<[u8]>>);
 /// The server-wide tracking state.
 #[derive(Debug, Default)]
 pub struct Tracking {
-    /// Clients with tracking on (INFO's tracking_clients); zero keeps every hook to one load.
+    /// Clients with tracking on (INFO's tracking_clients).
     pub clients: usize,
+    /// Some client tracks, or the table still names keys (of clients that stopped: as in Redis, they go
+    /// when the key changes). Off, every hook costs one load.
+    hot: bool,
     /// Key → the clients (slab key, client id) that may hold it in their cache.
     table: HashMap<Box<[u8]>, Vec<(usize, u64)>>,
     items: u64,
@@ -87,7 +90,7 @@ impl Tracking {
     /// True while any client tracks: the post-command hooks run.
     #[inline]
     pub fn active(&self) -> bool {
-        self.clients > 0
+        self.hot
     }
 }
 
@@ -202,6 +205,9 @@ pub fn invalidate_key(ctx: &mut Ctx, key: &[u8], bcast: bool, by_client: bool) {
         return;
     };
     tr.items -= ids.len() as u64;
+    if tr.clients == 0 && tr.table.is_empty() {
+        refresh(ctx.st);
+    }
     for (slot, id) in ids {
         let Some(c) = ctx.conns.get(slot).filter(|c| c.id == id) else {
             continue;
@@ -250,6 +256,7 @@ pub fn on_flush(ctx: &mut Ctx) {
     }
     ctx.st.tracking.table = HashMap::new();
     ctx.st.tracking.items = 0;
+    refresh(ctx.st);
 }
 
 /// Sends the invalidations the last command owed its own client, after its reply.
@@ -320,7 +327,7 @@ pub fn end_caching(ctx: &mut Ctx, name: &[u8]) {
 /// grows while the table stays over (Redis's trackingLimitUsedSlots). Messages go out at once.
 pub fn limit(ctx: &mut Ctx) {
     let max = ctx.st.cfg.tracking_table_max_keys as usize;
-    if max == 0 || ctx.st.tracking.table.len() <= max {
+    if ctx.st.tracking.clients == 0 || max == 0 || ctx.st.tracking.table.len() <= max {
         ctx.st.tracking.limit_rounds = 0;
         return;
     }
@@ -395,8 +402,21 @@ fn build_keys(keys: &BTreeMap<Box<[u8]>, u64>, skip: Option<u64>) -> Option<Vec<
     Some(out.buf)
 }
 
-/// Turns logging of changed keys on or off in every database as the first client starts tracking or the
-/// last one stops.
+/// Turns the hooks and the databases' logging of changed keys on or off as tracking starts or ends.
+fn refresh(st: &mut State) {
+    let tr = &mut st.tracking;
+    let hot = tr.clients > 0 || !tr.table.is_empty();
+    if hot == tr.hot {
+        return;
+    }
+    tr.hot = hot;
+    if !hot {
+        // Nothing flushes them until someone tracks again.
+        tr.pending.clear();
+    }
+    set_db_logging(st, hot);
+}
+
 fn set_db_logging(st: &mut State, on: bool) {
     for db in st.dbs.iter_mut() {
         db.tracking = on;
@@ -426,11 +446,7 @@ pub fn disable(st: &mut State, c: &mut Conn, slot: usize) {
         }
     }
     st.tracking.clients -= 1;
-    if st.tracking.clients == 0 {
-        set_db_logging(st, false);
-        // Nothing flushes them until someone tracks again.
-        st.tracking.pending.clear();
-    }
+    refresh(st);
 }
 
 /// CLIENT TRACKING ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN]
@@ -506,9 +522,7 @@ pub fn client_tracking(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let cid = ctx.conns[slot].id;
     if ctx.conns[slot].tracking.is_none() {
         ctx.st.tracking.clients += 1;
-        if ctx.st.tracking.clients == 1 {
-            set_db_logging(ctx.st, true);
-        }
+        refresh(ctx.st);
     }
     let t = ctx.conns[slot]
         .tracking
