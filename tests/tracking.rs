@@ -380,3 +380,17 @@ fn redirected_message_to_the_writer_precedes_its_reply() {
         format!("*2\r\n+OK\r\n{}+OK\r\n", inv(&["j"]))
     );
 }
+
+#[test]
+fn invalidation_precedes_the_keyspace_notification() {
+    let s = TestServer::start(&[]);
+    let (mut a, mut b) = (Cli::new(s.port), Cli::new(s.port));
+    a.cmd(&["HELLO", "3"]);
+    a.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KA"]);
+    a.cmd(&["PSUBSCRIBE", "__keyspace@0__:*"]);
+    a.cmd(&["CLIENT", "TRACKING", "on"]);
+    a.cmd(&["GET", "a"]);
+    b.cmd(&["SET", "a", "1"]);
+    let event = ">4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$16\r\n__keyspace@0__:a\r\n$3\r\nset\r\n";
+    assert_eq!(a.drain(), inv(&["a"]) + event);
+}

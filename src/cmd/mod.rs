@@ -707,6 +707,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
         for db in ctx.st.dbs.iter_mut() {
             db.touched.clear();
         }
+        tracking::reset_seen(&mut ctx.st.tracking);
     }
     ctx.prop = repl::Propagate::AsIs;
     if tracking {
@@ -811,7 +812,8 @@ fn touch_changed_keys(ctx: &mut Ctx, changed: bool) {
             }
         }
         if changed && ctx.st.tracking.active() {
-            for key in &log {
+            let from = tracking::already_invalidated(&ctx.st.tracking, db).min(log.len());
+            for key in &log[from..] {
                 tracking::invalidate_key(ctx, key, true, true);
             }
         }
@@ -822,6 +824,7 @@ fn touch_changed_keys(ctx: &mut Ctx, changed: bool) {
             ctx.st.dbs[db].touched = log;
         }
     }
+    tracking::reset_seen(&mut ctx.st.tracking);
 }
 
 /// Looks `key` up in the selected database for reading, counting a keyspace hit or miss as Redis's

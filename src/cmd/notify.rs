@@ -156,6 +156,9 @@ fn flush_slow(ctx: &mut Ctx) {
 #[inline(never)]
 fn publish(ctx: &mut Ctx, db: usize, event: &str, key: &[u8]) {
     flush_logged(ctx);
+    if ctx.st.tracking.active() {
+        super::tracking::before_notify(ctx, event);
+    }
     emit(ctx, db, event, key);
 }
 

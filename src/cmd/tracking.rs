@@ -72,6 +72,12 @@ pub struct Tracking {
     /// While a command runs, where its reply starts in the output: messages redirected to the running
     /// client go there, ahead of the reply, as Redis writes them when the key changes.
     pub reply_at: Option<usize>,
+    /// Per database, how much of the running command's log of changed keys was already invalidated
+    /// (ahead of a keyspace notification, as Redis invalidates when the key changes).
+    seen: Vec<usize>,
+    /// The running command popped: Redis signals a popped key after its notifications, so the rest wait
+    /// for the end of the command.
+    popped: bool,
 }
 
 impl Tracking {
@@ -228,6 +234,42 @@ pub fn invalidate_key(ctx: &mut Ctx, key: &[u8], bcast: bool, by_client: bool) {
             send(ctx, slot, Payload::Key(key));
         }
     }
+}
+
+/// Before a keyspace notification goes out: invalidates the keys the running command changed so far, so
+/// the messages keep Redis's order (invalidation first).
+pub fn before_notify(ctx: &mut Ctx, event: &str) {
+    if ctx.st.tracking.popped || matches!(event, "lpop" | "rpop" | "spop" | "zpopmin" | "zpopmax") {
+        ctx.st.tracking.popped = true;
+        return;
+    }
+    for db in 0..ctx.st.dbs.len() {
+        let len = ctx.st.dbs[db].touched.len();
+        let from = already_invalidated(&ctx.st.tracking, db).min(len);
+        if from == len {
+            continue;
+        }
+        let keys: Vec<Box<[u8]>> = ctx.st.dbs[db].touched[from..].to_vec();
+        let seen = &mut ctx.st.tracking.seen;
+        if seen.len() <= db {
+            seen.resize(db + 1, 0);
+        }
+        seen[db] = len;
+        for k in &keys {
+            invalidate_key(ctx, k, true, true);
+        }
+    }
+}
+
+/// How many keys at the start of database `db`'s change log `before_notify` already invalidated.
+pub fn already_invalidated(tr: &Tracking, db: usize) -> usize {
+    tr.seen.get(db).copied().unwrap_or(0)
+}
+
+/// The change logs were drained or cleared: nothing of them is invalidated yet.
+pub fn reset_seen(tr: &mut Tracking) {
+    tr.seen.clear();
+    tr.popped = false;
 }
 
 /// A database is being emptied: every tracking client learns its whole cache is stale, once per command
