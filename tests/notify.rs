@@ -424,3 +424,33 @@ fn resp3_subscriber_gets_pushes() {
     );
     assert_eq!(s(sub.read_reply()), "+OK\r\n");
 }
+
+/// RESTORE fires `restore` (after `new`), and a REPLACE whose TTL has already passed fires `del`, as in
+/// Redis's restoreCommand.
+#[test]
+fn restore_events() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.raw();
+    c.cmds(&["CONFIG", "SET", "notify-keyspace-events", "Kgn"]);
+    run(&mut c, &[&["SET", "src", "hello"]]);
+    let dump = c.cmd(&[b"DUMP", b"src"]);
+    let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];
+    let mut sub = subscriber(&srv);
+    for args in [
+        &[&b"RESTORE"[..], b"k", b"0", payload][..],
+        &[b"RESTORE", b"k", b"0", payload, b"REPLACE"],
+        &[b"RESTORE", b"k", b"1", payload, b"REPLACE", b"ABSTTL"],
+    ] {
+        assert_eq!(c.cmd(args), b"+OK\r\n");
+    }
+    assert_eq!(
+        events(&mut c, &mut sub),
+        ks(&[
+            ("k", "new"),
+            ("k", "restore"),
+            ("k", "new"),
+            ("k", "restore"),
+            ("k", "del")
+        ])
+    );
+}

@@ -144,6 +144,7 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         };
         if deleted {
             ctx.signal_key(key);
+            crate::cmd::notify::notify(ctx, crate::cmd::notify::GENERIC, "del", key);
         }
         ctx.out.ok();
         return Ok(());
@@ -174,6 +175,7 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         db.entry_mut(i).lru = lru;
     }
     ctx.signal_key(key);
+    crate::cmd::notify::notify(ctx, crate::cmd::notify::GENERIC, "restore", key);
     ctx.out.ok();
     Ok(())
 }
