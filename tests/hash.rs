@@ -11,51 +11,13 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 
-use common::{RawConn, TestServer};
+use common::{check, check_sorted, differential, sorted, Cmp, RawConn, Rng, TestServer};
 
 fn server() -> TestServer {
     if std::env::var("HASH_AGAINST_REDIS").as_deref() == Ok("1") {
         return common::start_redis().expect("redis-server");
     }
     TestServer::start(&[])
-}
-
-/// Sends one command and asserts its raw reply.
-#[track_caller]
-fn check(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(c.cmds(args), want, "{args:?}");
-}
-
-/// Sends one command and asserts its reply with the elements of its top-level aggregate sorted.
-#[track_caller]
-fn check_sorted(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(sorted(&c.cmds(args)), sorted(want), "{args:?}");
-}
-
-/// A reply with the elements of its top-level array, set or map sorted (map pairs stay together), so
-/// replies whose order Redis leaves to its hash table compare equal.
-fn sorted(reply: &str) -> String {
-    let b = reply.as_bytes();
-    if !matches!(b.first(), Some(b'*' | b'~' | b'%')) {
-        return reply.to_string();
-    }
-    let head = reply.find("\r\n").unwrap() + 2;
-    let n: i64 = reply[1..head - 2].parse().unwrap();
-    if n <= 0 {
-        return reply.to_string();
-    }
-    let per = if b[0] == b'%' { 2 } else { 1 };
-    let mut items = Vec::new();
-    let mut pos = head;
-    for _ in 0..n {
-        let start = pos;
-        for _ in 0..per {
-            pos += common::reply_len(&b[pos..]).unwrap();
-        }
-        items.push(&reply[start..pos]);
-    }
-    items.sort();
-    format!("{}{}", &reply[..head], items.concat())
 }
 
 /// The elements of an array reply as strings (bulk strings only, one level).
@@ -764,71 +726,6 @@ fn generic_key_commands() {
 
 // ---------------------------------------------------------------------------------------------------------
 // Differential: the same requests to ferrokv and to redis-server.
-
-/// splitmix64, for reproducible workloads.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
-
-/// How a reply is compared: exactly, with its elements sorted, or by shape only (random picks).
-#[derive(Clone, Copy)]
-enum Cmp {
-    Exact,
-    Sorted,
-    Shape,
-}
-
-/// The type byte and element count of a reply (an error's full text, since errors are deterministic).
-fn shape(r: &str) -> String {
-    if r.starts_with('-') {
-        return r.to_string();
-    }
-    r.split("\r\n").next().unwrap_or("").to_string()
-}
-
-fn differential(mut run: impl FnMut(&mut dyn FnMut(&[&str], Cmp))) {
-    let Some(redis) = common::start_redis() else {
-        return;
-    };
-    let ours = TestServer::start(&[]);
-    let (mut a, mut b) = (ours.raw(), redis.raw());
-    let mut bad = Vec::new();
-    let mut n = 0;
-    run(&mut |args: &[&str], cmp: Cmp| {
-        n += 1;
-        let (x, y) = (a.cmds(args), b.cmds(args));
-        let same = match cmp {
-            Cmp::Exact => x == y,
-            Cmp::Sorted => sorted(&x) == sorted(&y),
-            Cmp::Shape => shape(&x) == shape(&y),
-        };
-        if !same && bad.len() < 10 {
-            bad.push(format!("{args:?}\n  redis:   {y:?}\n  ferrokv: {x:?}"));
-        }
-    });
-    assert!(
-        bad.is_empty(),
-        "{} of {n} differ:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
-}
 
 #[test]
 fn differential_sequences() {

@@ -6,12 +6,7 @@
 
 mod common;
 
-use common::{RawConn, TestServer};
-
-#[track_caller]
-fn check(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(c.cmds(args), want, "{args:?}");
-}
+use common::{check, RawConn, TestServer};
 
 /// The raw bytes of a bulk reply.
 fn bulk(reply: &[u8]) -> Vec<u8> {

@@ -13,19 +13,13 @@ mod common;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use common::{encode, RawConn, TestServer};
+use common::{check, encode, RawConn, TestServer};
 
 fn server() -> TestServer {
     if std::env::var("LIST_AGAINST_REDIS").as_deref() == Ok("1") {
         return common::start_redis().expect("redis-server");
     }
     TestServer::start(&[])
-}
-
-/// Sends one command and asserts its raw reply.
-#[track_caller]
-fn check(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(c.cmds(args), want, "{args:?}");
 }
 
 fn bulk(s: &str) -> String {

@@ -9,18 +9,13 @@
 
 mod common;
 
-use common::{RawConn, TestServer};
+use common::{check, RawConn, TestServer};
 
 fn server() -> TestServer {
     if std::env::var("SORT_AGAINST_REDIS").as_deref() == Ok("1") {
         return common::start_redis().expect("redis-server");
     }
     TestServer::start(&[])
-}
-
-#[track_caller]
-fn check(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(c.cmds(args), want, "{args:?}");
 }
 
 /// The RESP2 array of these bulk strings (None is a null bulk).

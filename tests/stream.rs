@@ -9,12 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{RawConn, TestServer};
-
-#[track_caller]
-fn check(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(c.cmds(args), want, "{args:?}");
-}
+use common::{check, TestServer};
 
 /// The RESP2 bulk of `s`.
 fn b(s: &str) -> String {

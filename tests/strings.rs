@@ -9,19 +9,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{RawConn, TestServer};
+use common::{check, RawConn, Rng, TestServer};
 
 fn server() -> TestServer {
     if std::env::var("STRINGS_AGAINST_REDIS").as_deref() == Ok("1") {
         return common::start_redis().expect("redis-server");
     }
     TestServer::start(&[])
-}
-
-/// Sends one command and asserts its raw reply.
-#[track_caller]
-fn check(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(c.cmds(args), want, "{args:?}");
 }
 
 /// Sends one inline command line (no CRLF) and returns its raw reply.
@@ -889,31 +883,6 @@ fn keyspace_hits_and_misses() {
 
 // ---------------------------------------------------------------------------------------------------------
 // Differential: the same requests to ferrokv and to redis-server, byte for byte.
-
-/// splitmix64, for reproducible operands.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
 
 struct Pair {
     ours: RawConn,

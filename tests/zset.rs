@@ -8,19 +8,13 @@
 
 mod common;
 
-use common::{RawConn, TestServer};
+use common::{check, RawConn, TestServer};
 
 fn server() -> TestServer {
     if std::env::var("ZSET_AGAINST_REDIS").as_deref() == Ok("1") {
         return common::start_redis().expect("redis-server");
     }
     TestServer::start(&[])
-}
-
-/// Sends one command and asserts its raw reply.
-#[track_caller]
-fn check(c: &mut RawConn, args: &[&str], want: &str) {
-    assert_eq!(c.cmds(args), want, "{args:?}");
 }
 
 /// Sends one inline command line (no CRLF) and returns its raw reply.

@@ -281,3 +281,117 @@ pub fn reply_len(b: &[u8]) -> Option<usize> {
     }
     parse_at(b, 0, &line_end)
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared by the per-family tests: assertions, and the same requests to ferrokv and to redis-server.
+
+/// Sends one command and asserts its raw reply.
+#[track_caller]
+pub fn check(c: &mut RawConn, args: &[&str], want: &str) {
+    assert_eq!(c.cmds(args), want, "{args:?}");
+}
+
+/// Sends one command and asserts its reply with the elements of its top-level aggregate sorted.
+#[track_caller]
+pub fn check_sorted(c: &mut RawConn, args: &[&str], want: &str) {
+    assert_eq!(sorted(&c.cmds(args)), sorted(want), "{args:?}");
+}
+
+/// A reply with the elements of its top-level array, set or map sorted (map pairs stay together), so
+/// replies whose order Redis leaves to its hash table compare equal.
+pub fn sorted(reply: &str) -> String {
+    let b = reply.as_bytes();
+    if !matches!(b.first(), Some(b'*' | b'~' | b'%')) {
+        return reply.to_string();
+    }
+    let head = reply.find("\r\n").unwrap() + 2;
+    let n: i64 = reply[1..head - 2].parse().unwrap();
+    if n <= 0 {
+        return reply.to_string();
+    }
+    let per = if b[0] == b'%' { 2 } else { 1 };
+    let mut items = Vec::new();
+    let mut pos = head;
+    for _ in 0..n {
+        let start = pos;
+        for _ in 0..per {
+            pos += reply_len(&b[pos..]).unwrap();
+        }
+        items.push(&reply[start..pos]);
+    }
+    items.sort();
+    format!("{}{}", &reply[..head], items.concat())
+}
+
+/// splitmix64, for reproducible workloads.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+
+    pub fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// How a reply is compared: exactly, with its elements sorted, or by shape only (random picks).
+#[derive(Clone, Copy)]
+pub enum Cmp {
+    Exact,
+    Sorted,
+    Shape,
+}
+
+/// The type byte and element count of a reply (an error's full text, since errors are deterministic).
+pub fn shape(r: &str) -> String {
+    if r.starts_with('-') {
+        return r.to_string();
+    }
+    r.split("\r\n").next().unwrap_or("").to_string()
+}
+
+/// Runs the requests `run` sends through the given closure against ferrokv and a real redis-server (when
+/// installed) and asserts that every reply compares equal the way each request asks.
+pub fn differential(mut run: impl FnMut(&mut dyn FnMut(&[&str], Cmp))) {
+    let Some(redis) = start_redis() else {
+        return;
+    };
+    let ours = TestServer::start(&[]);
+    let (mut a, mut b) = (ours.raw(), redis.raw());
+    let mut bad = Vec::new();
+    let mut n = 0;
+    run(&mut |args: &[&str], cmp: Cmp| {
+        n += 1;
+        let (x, y) = (a.cmds(args), b.cmds(args));
+        let same = match cmp {
+            Cmp::Exact => x == y,
+            Cmp::Sorted => sorted(&x) == sorted(&y),
+            Cmp::Shape => shape(&x) == shape(&y),
+        };
+        if !same && bad.len() < 10 {
+            bad.push(format!("{args:?}\n  redis:   {y:?}\n  ferrokv: {x:?}"));
+        }
+    });
+    assert!(
+        bad.is_empty(),
+        "{} of {n} differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
