@@ -145,6 +145,9 @@ pub struct Config {
     pub list_compress_depth: i64,
     /// Keyspace notification classes (`notify-keyspace-events`), as `cmd::notify` flags; 0 is off.
     pub notify_keyspace_events: u32,
+    /// LFU counter growth and decay (mirrored into `store::db`, which reads them on every access).
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
     /// Commands taking at least this many microseconds go to the slow log (negative: none, 0: all).
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
@@ -224,6 +227,8 @@ impl Default for Config {
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             notify_keyspace_events: 0,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
@@ -570,18 +575,20 @@ pub static PARAMS: &[Param] = &[
     Param {
         name: "lfu-log-factor",
         access: Access::Mutable,
-        get: |_| crate::store::db::lfu_log_factor().to_string(),
-        set: |_, v| {
-            crate::store::db::set_lfu_log_factor(parse_int(v, 0, i32::MAX as i64)? as u64);
+        get: |c| c.lfu_log_factor.to_string(),
+        set: |c, v| {
+            c.lfu_log_factor = parse_int(v, 0, i32::MAX as i64)? as u64;
+            crate::store::db::set_lfu_log_factor(c.lfu_log_factor);
             Ok(())
         },
     },
     Param {
         name: "lfu-decay-time",
         access: Access::Mutable,
-        get: |_| crate::store::db::lfu_decay_time().to_string(),
-        set: |_, v| {
-            crate::store::db::set_lfu_decay_time(parse_int(v, 0, i32::MAX as i64)? as u64);
+        get: |c| c.lfu_decay_time.to_string(),
+        set: |c, v| {
+            c.lfu_decay_time = parse_int(v, 0, i32::MAX as i64)? as u64;
+            crate::store::db::set_lfu_decay_time(c.lfu_decay_time);
             Ok(())
         },
     },

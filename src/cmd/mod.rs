@@ -805,7 +805,7 @@ fn touch_changed_keys(ctx: &mut Ctx, changed: bool) {
         if ctx.st.dbs[db].touched.is_empty() {
             continue;
         }
-        let log = std::mem::take(&mut ctx.st.dbs[db].touched);
+        let mut log = std::mem::take(&mut ctx.st.dbs[db].touched);
         if changed && ctx.st.waiters.watch_count > 0 {
             for key in &log {
                 multi::touch_watched(ctx.st, ctx.conns, db, key);
@@ -817,12 +817,9 @@ fn touch_changed_keys(ctx: &mut Ctx, changed: bool) {
                 tracking::invalidate_key(ctx, key, true, true);
             }
         }
-        // Keep the log's allocation for the next command.
-        let mut log = log;
+        // Invalidating logs nothing: the emptied log goes back, keeping its allocation.
         log.clear();
-        if ctx.st.dbs[db].touched.is_empty() {
-            ctx.st.dbs[db].touched = log;
-        }
+        ctx.st.dbs[db].touched = log;
     }
     tracking::reset_seen(&mut ctx.st.tracking);
 }

@@ -72,8 +72,8 @@ pub fn feed(ctx: &mut Ctx, db: usize, args: &Args) {
         }
     }
     line.extend_from_slice(b"\r\n");
-    let monitors = ctx.st.monitors.clone();
-    for m in monitors {
+    for k in 0..ctx.st.monitors.len() {
+        let m = ctx.st.monitors[k];
         ctx.push_to(m, |out: &mut Out| out.buf.extend_from_slice(&line));
     }
 }

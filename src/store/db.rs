@@ -637,10 +637,10 @@ pub fn set_lfu_log_factor(v: u64) {
 pub fn set_lfu_decay_time(v: u64) {
     LFU_DECAY_TIME.store(v, Ordering::Relaxed);
 }
-pub fn lfu_log_factor() -> u64 {
+fn lfu_log_factor() -> u64 {
     LFU_LOG_FACTOR.load(Ordering::Relaxed)
 }
-pub fn lfu_decay_time() -> u64 {
+fn lfu_decay_time() -> u64 {
     LFU_DECAY_TIME.load(Ordering::Relaxed)
 }
 
