@@ -116,49 +116,68 @@ pub fn free_port() -> u16 {
 /// Starts a real `redis-server` (the oracle) on a spare port, or returns None if it is not installed.
 /// Under `CI=true` a missing redis-server is a failure, elsewhere a skip.
 pub fn start_redis() -> Option<TestServer> {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            &std::env::temp_dir().display().to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("redis-server is required under CI=true: {e}");
+    // The port is picked before redis-server binds it, so another test can take it in between: a server
+    // that exits (address in use) is started again on another port, and only a `+PONG` proves the
+    // listener is this redis-server (a bare connect can even reach itself on a free loopback port).
+    for _ in 0..5 {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                &std::env::temp_dir().display().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("redis-server is required under CI=true: {e}");
+                }
+                eprintln!(
+                    "SKIPPED: redis-server not installed ({e}); install redis-server to run this test"
+                );
+                return None;
             }
-            eprintln!(
-                "SKIPPED: redis-server not installed ({e}); install redis-server to run this test"
-            );
-            return None;
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            if answers_ping(port) {
+                return Some(TestServer {
+                    port,
+                    child,
+                    dir: None,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(TestServer {
-                port,
-                child,
-                dir: None,
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    panic!("redis-server did not start on port {port}");
+    panic!("redis-server did not start");
+}
+
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 7];
+    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
 }
 
 /// A raw RESP connection: send bytes, read whole replies as raw bytes.
