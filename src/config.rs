@@ -425,6 +425,39 @@ fn parse_save(cfg: &mut Config, v: &str) -> Result<(), String> {
 
 /// Every setting the server has, in CONFIG GET order. Changing `bind` or `port` at run time replaces the
 /// listening sockets (CONFIG SET does it once the values are set).
+/// A parameter that is one `Config` field: printed with `to_string` (or yes/no), parsed by the named
+/// parser within the given bounds and cast to the field's type.
+macro_rules! field {
+    ($name:literal, $access:ident, $field:ident, yes_no) => {
+        Param {
+            name: $name,
+            access: Access::$access,
+            get: |c| yes_no(c.$field),
+            set: |c, v| {
+                c.$field = parse_yes_no(v)?;
+                Ok(())
+            },
+        }
+    };
+    ($name:literal, $access:ident, $field:ident, $parse:ident($min:expr, $max:expr)) => {
+        Param {
+            name: $name,
+            access: Access::$access,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = field!(@parse $parse, v, $min, $max) as _;
+                Ok(())
+            },
+        }
+    };
+    (@parse int, $v:expr, $min:expr, $max:expr) => {
+        parse_int($v, $min, $max)?
+    };
+    (@parse mem, $v:expr, $min:expr, $max:expr) => {
+        parse_mem($v, $min, $max)?
+    };
+}
+
 pub static PARAMS: &[Param] = &[
     Param {
         name: "bind",
@@ -449,24 +482,8 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "maxclients",
-        access: Access::Mutable,
-        get: |c| c.maxclients.to_string(),
-        set: |c, v| {
-            c.maxclients = parse_int(v, 1, u32::MAX as i64)? as u32;
-            Ok(())
-        },
-    },
-    Param {
-        name: "timeout",
-        access: Access::Mutable,
-        get: |c| c.timeout.to_string(),
-        set: |c, v| {
-            c.timeout = parse_int(v, 0, i32::MAX as i64)? as u64;
-            Ok(())
-        },
-    },
+    field!("maxclients", Mutable, maxclients, int(1, u32::MAX as i64)),
+    field!("timeout", Mutable, timeout, int(0, i32::MAX as i64)),
     Param {
         name: "requirepass",
         access: Access::Mutable,
@@ -481,15 +498,7 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "databases",
-        access: Access::Immutable,
-        get: |c| c.databases.to_string(),
-        set: |c, v| {
-            c.databases = parse_int(v, 1, i32::MAX as i64)? as usize;
-            Ok(())
-        },
-    },
+    field!("databases", Immutable, databases, int(1, i32::MAX as i64)),
     Param {
         name: "loglevel",
         access: Access::Mutable,
@@ -544,24 +553,13 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "client-query-buffer-limit",
-        access: Access::Mutable,
-        get: |c| c.client_query_buffer_limit.to_string(),
-        set: |c, v| {
-            c.client_query_buffer_limit = parse_mem(v, 1 << 20, i64::MAX as u64)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "maxmemory",
-        access: Access::Mutable,
-        get: |c| c.maxmemory.to_string(),
-        set: |c, v| {
-            c.maxmemory = parse_mem(v, 0, u64::MAX)?;
-            Ok(())
-        },
-    },
+    field!(
+        "client-query-buffer-limit",
+        Mutable,
+        client_query_buffer_limit,
+        mem(1 << 20, i64::MAX as u64)
+    ),
+    field!("maxmemory", Mutable, maxmemory, mem(0, u64::MAX)),
     Param {
         name: "maxmemory-policy",
         access: Access::Mutable,
@@ -592,33 +590,24 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "tracking-table-max-keys",
-        access: Access::Mutable,
-        get: |c| c.tracking_table_max_keys.to_string(),
-        set: |c, v| {
-            c.tracking_table_max_keys = parse_int(v, 0, i64::MAX)? as u64;
-            Ok(())
-        },
-    },
-    Param {
-        name: "maxmemory-samples",
-        access: Access::Mutable,
-        get: |c| c.maxmemory_samples.to_string(),
-        set: |c, v| {
-            c.maxmemory_samples = parse_int(v, 1, i32::MAX as i64)? as u32;
-            Ok(())
-        },
-    },
-    Param {
-        name: "maxmemory-eviction-tenacity",
-        access: Access::Mutable,
-        get: |c| c.maxmemory_eviction_tenacity.to_string(),
-        set: |c, v| {
-            c.maxmemory_eviction_tenacity = parse_int(v, 0, 100)? as u32;
-            Ok(())
-        },
-    },
+    field!(
+        "tracking-table-max-keys",
+        Mutable,
+        tracking_table_max_keys,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "maxmemory-samples",
+        Mutable,
+        maxmemory_samples,
+        int(1, i32::MAX as i64)
+    ),
+    field!(
+        "maxmemory-eviction-tenacity",
+        Mutable,
+        maxmemory_eviction_tenacity,
+        int(0, 100)
+    ),
     Param {
         name: "maxmemory-clients",
         access: Access::Mutable,
@@ -684,33 +673,19 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "rdbchecksum",
-        access: Access::Immutable,
-        get: |c| yes_no(c.rdbchecksum),
-        set: |c, v| {
-            c.rdbchecksum = parse_yes_no(v)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "stop-writes-on-bgsave-error",
-        access: Access::Mutable,
-        get: |c| yes_no(c.stop_writes_on_bgsave_error),
-        set: |c, v| {
-            c.stop_writes_on_bgsave_error = parse_yes_no(v)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "rdb-key-save-delay",
-        access: Access::Mutable,
-        get: |c| c.rdb_key_save_delay.to_string(),
-        set: |c, v| {
-            c.rdb_key_save_delay = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
-            Ok(())
-        },
-    },
+    field!("rdbchecksum", Immutable, rdbchecksum, yes_no),
+    field!(
+        "stop-writes-on-bgsave-error",
+        Mutable,
+        stop_writes_on_bgsave_error,
+        yes_no
+    ),
+    field!(
+        "rdb-key-save-delay",
+        Mutable,
+        rdb_key_save_delay,
+        int(i32::MIN as i64, i32::MAX as i64)
+    ),
     Param {
         // Kept for tools that tune it before reading the replication stream; replicas get no PINGs.
         name: "repl-ping-replica-period",
@@ -721,15 +696,12 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "repl-ping-slave-period",
-        access: Access::Mutable,
-        get: |c| c.repl_ping_replica_period.to_string(),
-        set: |c, v| {
-            c.repl_ping_replica_period = parse_int(v, 1, i32::MAX as i64)? as u64;
-            Ok(())
-        },
-    },
+    field!(
+        "repl-ping-slave-period",
+        Mutable,
+        repl_ping_replica_period,
+        int(1, i32::MAX as i64)
+    ),
     Param {
         name: "repl-backlog-size",
         access: Access::Mutable,
@@ -750,33 +722,24 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "min-slaves-to-write",
-        access: Access::Mutable,
-        get: |c| c.min_replicas_to_write.to_string(),
-        set: |c, v| {
-            c.min_replicas_to_write = parse_int(v, 0, i32::MAX as i64)? as u32;
-            Ok(())
-        },
-    },
-    Param {
-        name: "min-replicas-max-lag",
-        access: Access::Mutable,
-        get: |c| c.min_replicas_max_lag.to_string(),
-        set: |c, v| {
-            c.min_replicas_max_lag = parse_int(v, 0, i32::MAX as i64)? as u64;
-            Ok(())
-        },
-    },
-    Param {
-        name: "min-slaves-max-lag",
-        access: Access::Mutable,
-        get: |c| c.min_replicas_max_lag.to_string(),
-        set: |c, v| {
-            c.min_replicas_max_lag = parse_int(v, 0, i32::MAX as i64)? as u64;
-            Ok(())
-        },
-    },
+    field!(
+        "min-slaves-to-write",
+        Mutable,
+        min_replicas_to_write,
+        int(0, i32::MAX as i64)
+    ),
+    field!(
+        "min-replicas-max-lag",
+        Mutable,
+        min_replicas_max_lag,
+        int(0, i32::MAX as i64)
+    ),
+    field!(
+        "min-slaves-max-lag",
+        Mutable,
+        min_replicas_max_lag,
+        int(0, i32::MAX as i64)
+    ),
     Param {
         name: "notify-keyspace-events",
         access: Access::Mutable,
@@ -799,141 +762,96 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "hll-sparse-max-bytes",
-        access: Access::Mutable,
-        get: |c| c.hll_sparse_max_bytes.to_string(),
-        set: |c, v| {
-            c.hll_sparse_max_bytes = parse_mem(v, 0, i64::MAX as u64)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "stream-node-max-bytes",
-        access: Access::Mutable,
-        get: |c| c.stream_node_max_bytes.to_string(),
-        set: |c, v| {
-            c.stream_node_max_bytes = parse_mem(v, 0, i64::MAX as u64)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "stream-node-max-entries",
-        access: Access::Mutable,
-        get: |c| c.stream_node_max_entries.to_string(),
-        set: |c, v| {
-            c.stream_node_max_entries = parse_int(v, 0, i64::MAX)? as u64;
-            Ok(())
-        },
-    },
-    Param {
-        name: "zset-max-listpack-entries",
-        access: Access::Mutable,
-        get: |c| c.zset_max_listpack_entries.to_string(),
-        set: |c, v| {
-            c.zset_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "zset-max-ziplist-entries",
-        access: Access::Mutable,
-        get: |c| c.zset_max_listpack_entries.to_string(),
-        set: |c, v| {
-            c.zset_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "zset-max-listpack-value",
-        access: Access::Mutable,
-        get: |c| c.zset_max_listpack_value.to_string(),
-        set: |c, v| {
-            c.zset_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "zset-max-ziplist-value",
-        access: Access::Mutable,
-        get: |c| c.zset_max_listpack_value.to_string(),
-        set: |c, v| {
-            c.zset_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "hash-max-listpack-entries",
-        access: Access::Mutable,
-        get: |c| c.hash_max_listpack_entries.to_string(),
-        set: |c, v| {
-            c.hash_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "hash-max-ziplist-entries",
-        access: Access::Mutable,
-        get: |c| c.hash_max_listpack_entries.to_string(),
-        set: |c, v| {
-            c.hash_max_listpack_entries = parse_int(v, 0, i64::MAX)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "hash-max-listpack-value",
-        access: Access::Mutable,
-        get: |c| c.hash_max_listpack_value.to_string(),
-        set: |c, v| {
-            c.hash_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "hash-max-ziplist-value",
-        access: Access::Mutable,
-        get: |c| c.hash_max_listpack_value.to_string(),
-        set: |c, v| {
-            c.hash_max_listpack_value = parse_mem(v, 0, i64::MAX as u64)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "set-max-intset-entries",
-        access: Access::Mutable,
-        get: |c| c.set_max_intset_entries.to_string(),
-        set: |c, v| {
-            c.set_max_intset_entries = parse_int(v, 0, i64::MAX)? as usize;
-            Ok(())
-        },
-    },
-    Param {
-        name: "list-max-listpack-size",
-        access: Access::Mutable,
-        get: |c| c.list_max_listpack_size.to_string(),
-        set: |c, v| {
-            c.list_max_listpack_size = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "list-max-ziplist-size",
-        access: Access::Mutable,
-        get: |c| c.list_max_listpack_size.to_string(),
-        set: |c, v| {
-            c.list_max_listpack_size = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "list-compress-depth",
-        access: Access::Mutable,
-        get: |c| c.list_compress_depth.to_string(),
-        set: |c, v| {
-            c.list_compress_depth = parse_int(v, 0, i32::MAX as i64)?;
-            Ok(())
-        },
-    },
+    field!(
+        "hll-sparse-max-bytes",
+        Mutable,
+        hll_sparse_max_bytes,
+        mem(0, i64::MAX as u64)
+    ),
+    field!(
+        "stream-node-max-bytes",
+        Mutable,
+        stream_node_max_bytes,
+        mem(0, i64::MAX as u64)
+    ),
+    field!(
+        "stream-node-max-entries",
+        Mutable,
+        stream_node_max_entries,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "zset-max-listpack-entries",
+        Mutable,
+        zset_max_listpack_entries,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "zset-max-ziplist-entries",
+        Mutable,
+        zset_max_listpack_entries,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "zset-max-listpack-value",
+        Mutable,
+        zset_max_listpack_value,
+        mem(0, i64::MAX as u64)
+    ),
+    field!(
+        "zset-max-ziplist-value",
+        Mutable,
+        zset_max_listpack_value,
+        mem(0, i64::MAX as u64)
+    ),
+    field!(
+        "hash-max-listpack-entries",
+        Mutable,
+        hash_max_listpack_entries,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "hash-max-ziplist-entries",
+        Mutable,
+        hash_max_listpack_entries,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "hash-max-listpack-value",
+        Mutable,
+        hash_max_listpack_value,
+        mem(0, i64::MAX as u64)
+    ),
+    field!(
+        "hash-max-ziplist-value",
+        Mutable,
+        hash_max_listpack_value,
+        mem(0, i64::MAX as u64)
+    ),
+    field!(
+        "set-max-intset-entries",
+        Mutable,
+        set_max_intset_entries,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "list-max-listpack-size",
+        Mutable,
+        list_max_listpack_size,
+        int(i32::MIN as i64, i32::MAX as i64)
+    ),
+    field!(
+        "list-max-ziplist-size",
+        Mutable,
+        list_max_listpack_size,
+        int(i32::MIN as i64, i32::MAX as i64)
+    ),
+    field!(
+        "list-compress-depth",
+        Mutable,
+        list_compress_depth,
+        int(0, i32::MAX as i64)
+    ),
     Param {
         name: "daemonize",
         access: Access::Immutable,
@@ -987,42 +905,25 @@ pub static PARAMS: &[Param] = &[
         get: |_| String::new(),
         set: set_replicaof,
     },
-    Param {
-        name: "slowlog-max-len",
-        access: Access::Mutable,
-        get: |c| c.slowlog_max_len.to_string(),
-        set: |c, v| {
-            c.slowlog_max_len = parse_int(v, 0, i64::MAX)? as u64;
-            Ok(())
-        },
-    },
-    Param {
-        name: "slowlog-log-slower-than",
-        access: Access::Mutable,
-        get: |c| c.slowlog_log_slower_than.to_string(),
-        set: |c, v| {
-            c.slowlog_log_slower_than = parse_int(v, -1, i64::MAX)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "latency-tracking",
-        access: Access::Mutable,
-        get: |c| yes_no(c.latency_tracking),
-        set: |c, v| {
-            c.latency_tracking = parse_yes_no(v)?;
-            Ok(())
-        },
-    },
-    Param {
-        name: "latency-monitor-threshold",
-        access: Access::Mutable,
-        get: |c| c.latency_monitor_threshold.to_string(),
-        set: |c, v| {
-            c.latency_monitor_threshold = parse_int(v, 0, i64::MAX)? as u64;
-            Ok(())
-        },
-    },
+    field!(
+        "slowlog-max-len",
+        Mutable,
+        slowlog_max_len,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "slowlog-log-slower-than",
+        Mutable,
+        slowlog_log_slower_than,
+        int(-1, i64::MAX)
+    ),
+    field!("latency-tracking", Mutable, latency_tracking, yes_no),
+    field!(
+        "latency-monitor-threshold",
+        Mutable,
+        latency_monitor_threshold,
+        int(0, i64::MAX)
+    ),
     Param {
         name: "latency-tracking-info-percentiles",
         access: Access::Mutable,
@@ -1032,15 +933,12 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
-    Param {
-        name: "key-load-delay",
-        access: Access::Mutable,
-        get: |c| c.key_load_delay.to_string(),
-        set: |c, v| {
-            c.key_load_delay = parse_int(v, i32::MIN as i64, i32::MAX as i64)?;
-            Ok(())
-        },
-    },
+    field!(
+        "key-load-delay",
+        Mutable,
+        key_load_delay,
+        int(i32::MIN as i64, i32::MAX as i64)
+    ),
 ];
 
 /// Settings CONFIG GET shows only when asked for by name, never through a pattern (Redis's hidden
