@@ -338,6 +338,18 @@ fn groups() {
         "+OK\r\n",
     );
     check(&mut c, &["XINFO", "STREAM", "s"], "*20\r\n$6\r\nlength\r\n:2\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n9-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n8-0\r\n$13\r\nentries-added\r\n:10\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n2-0\r\n$6\r\ngroups\r\n:0\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\nf\r\n$1\r\n2\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n3-0\r\n*2\r\n$1\r\nf\r\n$1\r\n3\r\n");
+    // The key is looked up before the options are read, as in Redis.
+    check(
+        &mut c,
+        &["XINFO", "STREAM", "nokey", "bad"],
+        "-ERR no such key\r\n",
+    );
+    check(&mut c, &["SET", "str", "x"], "+OK\r\n");
+    check(
+        &mut c,
+        &["XINFO", "STREAM", "str", "FULL", "COUNT"],
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    );
 }
 
 #[test]

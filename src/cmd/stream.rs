@@ -2073,6 +2073,8 @@ pub fn xinfo_groups(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// XINFO STREAM key [FULL [COUNT count]]
 pub fn xinfo_stream(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // Redis looks the key up before it reads the options: a missing or wrong-typed key wins.
+    let i = info_target(ctx, &args[2])?;
     let opts = args.len() - 3;
     let mut full = false;
     let mut count: i64 = 10;
@@ -2091,7 +2093,6 @@ pub fn xinfo_stream(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
         }
     }
-    let i = info_target(ctx, &args[2])?;
     let (s, out) = split_ref(ctx, i);
     out.map(if full { 9 } else { 10 });
     out.bulk(b"length");
