@@ -19,6 +19,8 @@
 //! - `DIFF_HISTORY=n`  show the last n requests in a failure (default 8);
 //! - `DIFF_STATS=1`    print, per generator, how many requests were sent and how many got errors or nil;
 //! - `DIFF_TRACE=file`  append every request's raw bytes to `file` (to replay a run by hand);
+//! - `DIFF_DIRTY=1`   also compare, after every batch outside MULTI, how much it moved each server's
+//!   `rdb_changes_since_last_save` (Redis's dirty counter, which drives the save points);
 //! - `DIFF_KEEP_GOING=1` on a mismatch, record it and go on with the next seed (whose servers are fresh)
 //!   instead of stopping; with a range of seeds this lists the distinct discrepancies.
 //!
@@ -2689,6 +2691,8 @@ struct Run {
     queued: Vec<(&'static str, Check, Vec<Vec<u8>>)>,
     /// The lex range request being judged reads a skiplist with differing scores (see `Check::Lex`).
     lenient: bool,
+    /// `rdb_changes_since_last_save` of each server after the last batch, when `DIFF_DIRTY` compares it.
+    dirty: Option<[i64; 2]>,
 }
 
 /// What a request does to the MULTI state: MULTI enters it (a nested one is refused and changes nothing),
@@ -2754,6 +2758,7 @@ impl Run {
             multi: false,
             queued: Vec::new(),
             lenient: false,
+            dirty: None,
         };
         run.setup();
         Some(run)
@@ -3282,6 +3287,7 @@ impl Run {
     }
 
     fn go(&mut self, specs: &[&'static Spec]) {
+        let dirty_knob = std::env::var_os("DIFF_DIRTY").is_some();
         let mut g = Gen::new(self.seed);
         let total: u32 = specs.iter().map(|s| s.weight).sum();
         // The MULTI state as the requests generated so far leave it (ahead of `self.multi` by a batch).
@@ -3382,6 +3388,7 @@ impl Run {
             } else {
                 self.send(&bytes);
             }
+            let mut names = Vec::new();
             for (spec, args, _) in reqs {
                 let (fk, rd) = self.read_both(spec.name, &args);
                 let st = self.stats.entry(spec.name).or_default();
@@ -3395,10 +3402,46 @@ impl Run {
                     self.judge(spec, &args, fk, rd);
                 }
                 self.index += 1;
+                names.push(spec.name);
+            }
+            if dirty_knob && !self.multi && !self.aborted {
+                self.judge_dirty(&names);
             }
         }
         if !self.aborted {
             self.drain_subscribers();
+        }
+    }
+
+    /// Compares how much the last batch moved each server's dirty counter (`rdb_changes_since_last_save`,
+    /// which drives the save points); a difference is a mismatch named after the batch's first command.
+    fn judge_dirty(&mut self, names: &[&'static str]) {
+        let mut now = [0i64; 2];
+        for (i, w) in [&mut self.fk, &mut self.rd].into_iter().enumerate() {
+            let info = w.cmd(&[b"INFO", b"persistence"]);
+            let text = String::from_utf8_lossy(&info);
+            now[i] = text
+                .split("rdb_changes_since_last_save:")
+                .nth(1)
+                .and_then(|t| t.split('\r').next())
+                .and_then(|t| t.parse().ok())
+                .expect("rdb_changes_since_last_save in INFO");
+        }
+        if let Some(before) = self.dirty.replace(now) {
+            let (fk, rd) = (now[0] - before[0], now[1] - before[1]);
+            if fk != rd {
+                let name = names.first().copied().unwrap_or("?");
+                let from = self.history.len().saturating_sub(names.len());
+                let text = format!(
+                    "seed {:#x}: dirty moved by {fk} on ferrokv, {rd} on redis, after:\n    {}",
+                    self.seed,
+                    self.history[from..].join("\n    ")
+                );
+                if !self.keep_going {
+                    panic!("{text}");
+                }
+                self.mismatches.push(Mismatch { name, text });
+            }
         }
     }
 

@@ -594,8 +594,8 @@ fn pfadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    // Redis counts every changed register as a change; the dispatcher adds one.
-    ctx.st.dirty += updated - 1;
+    // Redis counts every changed register as a change.
+    ctx.dirty = Some(updated);
     notify(ctx, STRING, "pfadd", key);
     ctx.out.int(1);
     Ok(())
@@ -643,7 +643,7 @@ fn pfcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // PFCOUNT is a read-only command that writes the cache back into the string; Redis signals the key
     // and counts a change, so WATCH fails and replicas run it too.
     ctx.touch_key(ctx.db, key);
-    ctx.st.dirty += 1;
+    ctx.dirty = Some(1);
     if !ctx.st.replicas.is_empty() && !ctx.conns[ctx.id].replica {
         repl::feed(ctx, ctx.db, args);
     }

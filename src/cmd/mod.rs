@@ -369,6 +369,10 @@ pub struct Ctx<'a> {
     /// During a re-run (`reexec`), the signalled key: Redis serves a blocked client from that key alone,
     /// whatever its other keys hold.
     pub ready_key: Option<&'a [u8]>,
+    /// Redis's own change count for the running command, where it is not one per changing command (HSET
+    /// counts its fields, DEL its deleted keys, SADD its added members): what the command adds to the dirty
+    /// counter that drives the save points.
+    pub dirty: Option<u64>,
 }
 
 impl<'a> Ctx<'a> {
@@ -391,6 +395,7 @@ impl<'a> Ctx<'a> {
             arena_in_out: false,
             prop: repl::Propagate::AsIs,
             ready_key: None,
+            dirty: None,
         }
     }
 }
@@ -713,6 +718,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
     if tracking {
         ctx.st.tracking.reply_at = Some(ctx.out.buf.len());
     }
+    ctx.dirty = None;
     let start = crate::util::now_ns();
     let res = (cmd.handler)(ctx, args);
     let mut changed = false;
@@ -727,12 +733,13 @@ fn run(ctx: &mut Ctx, args: &Args) {
             && !waiting
             && !matches!(ctx.prop, repl::Propagate::Nothing)
             && repl::total_muts(ctx) > muts + reclaimed;
-        if changed {
-            ctx.st.dirty += 1;
-        }
         if ctx.st.waiters.watch_count > 0 || tracking {
             touch_changed_keys(ctx, changed);
         }
+    }
+    match ctx.dirty.take() {
+        Some(n) => ctx.st.dirty += n,
+        None => ctx.st.dirty += changed as u64,
     }
     if tracking {
         tracking::after_command(ctx, idx, args);
