@@ -671,7 +671,7 @@ pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let limit = default_limit(ctx, &a);
     let deleted = stream_mut(ctx, i).trim(by, a.approx, limit);
     // Redis counts one change per trimmed entry.
-    ctx.dirty = Some(deleted as u64);
+    ctx.dirty = Some(deleted);
     if deleted == 0 {
         // Nothing changed: nothing reaches replicas, as in Redis.
         ctx.prop = Propagate::Nothing;
