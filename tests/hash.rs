@@ -11,7 +11,9 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 
-use common::{check, check_sorted, differential, sorted, Cmp, RawConn, Rng, TestServer};
+use common::{
+    check, check_dirty, check_sorted, differential, sorted, Cmp, RawConn, Rng, TestServer,
+};
 
 fn server() -> TestServer {
     if std::env::var("HASH_AGAINST_REDIS").as_deref() == Ok("1") {
@@ -815,4 +817,26 @@ fn differential_random_workload() {
             }
         }
     });
+}
+
+/// The dirty counter (`rdb_changes_since_last_save`) moves as Redis 7.0.15 moves it: HSET counts every
+/// pair given, changed or not; HDEL each deleted field; HINCRBY one even for an increment of 0.
+#[test]
+fn dirty_counts_like_redis() {
+    let s = server();
+    let mut c = s.raw();
+    check_dirty(
+        &mut c,
+        &[
+            (&["HSET", "h", "a", "1", "b", "2"], 2),
+            (&["HSET", "h", "a", "1", "b", "2"], 2),
+            (&["HMSET", "h", "a", "1", "c", "3"], 2),
+            (&["HSETNX", "h", "a", "5"], 0),
+            (&["HSETNX", "h", "z", "5"], 1),
+            (&["HINCRBY", "h", "a", "0"], 1),
+            (&["HINCRBYFLOAT", "h", "a", "0"], 1),
+            (&["HDEL", "h", "a", "zz", "b"], 2),
+            (&["HDEL", "nx", "a"], 0),
+        ],
+    );
 }

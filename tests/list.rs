@@ -13,7 +13,7 @@ mod common;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use common::{check, encode, RawConn, TestServer};
+use common::{check, check_dirty, encode, RawConn, TestServer};
 
 fn server() -> TestServer {
     if std::env::var("LIST_AGAINST_REDIS").as_deref() == Ok("1") {
@@ -1158,4 +1158,40 @@ fn blocked_commands_count_once_in_commandstats() {
     assert!(b
         .cmds(&["INFO", "errorstats"])
         .contains("errorstat_UNBLOCKED:count=1"));
+}
+
+/// The dirty counter (`rdb_changes_since_last_save`) moves as Redis 7.0.15 moves it: one per element
+/// pushed, popped, removed or trimmed; a waiting BLPOP or BLMOVE served by a push counts nothing of its
+/// own, a waiting BLMPOP its elements.
+#[test]
+fn dirty_counts_like_redis() {
+    let s = server();
+    let mut c = s.raw();
+    let mut w = s.raw();
+    check_dirty(
+        &mut c,
+        &[
+            (&["LPUSH", "l", "a", "b", "c"], 3),
+            (&["LPUSHX", "nx", "a", "b"], 0),
+            (&["LINSERT", "l", "BEFORE", "zz", "x"], 0),
+            (&["LREM", "l", "0", "a"], 1),
+            (&["LTRIM", "l", "0", "-1"], 0),
+            (&["RPUSH", "l", "d", "e", "f"], 3),
+            (&["LTRIM", "l", "1", "-2"], 2),
+            (&["LPOP", "l", "0"], 0),
+            (&["RPOP", "l", "5"], 3),
+        ],
+    );
+    send(&mut w, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut c, 1);
+    check_dirty(&mut c, &[(&["RPUSH", "q", "a", "b", "c"], 3)]);
+    assert_eq!(w.read_reply(), kv("q", "a").as_bytes());
+    send(&mut w, &["BLMOVE", "m", "q", "LEFT", "LEFT", "0"]);
+    wait_blocked(&mut c, 1);
+    check_dirty(&mut c, &[(&["RPUSH", "m", "a"], 1)]);
+    assert_eq!(w.read_reply(), bulk("a").as_bytes());
+    send(&mut w, &["BLMPOP", "0", "1", "m", "LEFT", "COUNT", "2"]);
+    wait_blocked(&mut c, 1);
+    check_dirty(&mut c, &[(&["RPUSH", "m", "a", "b", "c"], 5)]);
+    w.read_reply();
 }

@@ -11,7 +11,9 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{check, check_sorted, differential, sorted, Cmp, RawConn, Rng, TestServer};
+use common::{
+    check, check_dirty, check_sorted, differential, sorted, Cmp, RawConn, Rng, TestServer,
+};
 
 fn server() -> TestServer {
     if std::env::var("SET_AGAINST_REDIS").as_deref() == Ok("1") {
@@ -787,4 +789,29 @@ fn random_writes_propagate_as_their_effect() {
     assert_eq!(repl.next().len(), 8);
     assert!(c.cmds(&["SPOP", "s", "6"]).starts_with("*1\r\n"));
     assert_eq!(repl.next(), ["DEL", "s"]);
+}
+
+/// The dirty counter (`rdb_changes_since_last_save`) moves as Redis 7.0.15 moves it: one per member
+/// added, removed or popped; SMOVE one plus one when the destination gains the member; a STORE one.
+#[test]
+fn dirty_counts_like_redis() {
+    let s = server();
+    let mut c = s.raw();
+    check_dirty(
+        &mut c,
+        &[
+            (&["SADD", "s", "a", "b", "c"], 3),
+            (&["SADD", "s", "a", "d"], 1),
+            (&["SREM", "s", "a", "zz", "b"], 2),
+            (&["SADD", "t", "d"], 1),
+            (&["SMOVE", "s", "t", "d"], 1),
+            (&["SMOVE", "s", "u", "c"], 2),
+            (&["SADD", "s", "1", "2", "3", "4"], 4),
+            (&["SPOP", "s", "0"], 0),
+            (&["SPOP", "s", "3"], 3),
+            (&["SUNIONSTORE", "d", "s", "t"], 1),
+            (&["SINTERSTORE", "d", "s", "nx"], 1),
+            (&["SINTERSTORE", "d", "s", "nx"], 0),
+        ],
+    );
 }

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{check, TestServer};
+use common::{check, check_dirty, TestServer};
 
 /// The RESP2 bulk of `s`.
 fn b(s: &str) -> String {
@@ -558,5 +558,34 @@ fn differential_against_redis() {
         "{} differences, first:\n{}",
         bad.len(),
         bad[..bad.len().min(3)].join("\n")
+    );
+}
+
+/// The dirty counter (`rdb_changes_since_last_save`) moves as Redis 7.0.15 moves it: XADD one whatever it
+/// trims, XDEL/XTRIM/XACK one per entry, XREADGROUP one per stream served plus one per new consumer,
+/// XCLAIM one per claimed entry plus a new consumer.
+#[test]
+fn dirty_counts_like_redis() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    check_dirty(
+        &mut c,
+        &[
+            (&["XADD", "s", "1-1", "f", "v"], 1),
+            (&["XADD", "s", "2-1", "f", "v"], 1),
+            (&["XADD", "s", "MAXLEN", "1", "3-1", "f", "v"], 1),
+            (&["XADD", "s", "4-1", "f", "v"], 1),
+            (&["XADD", "s", "5-1", "f", "v"], 1),
+            (&["XDEL", "s", "4-1", "9-9"], 1),
+            (&["XTRIM", "s", "MAXLEN", "0"], 2),
+            (&["XADD", "s", "6-1", "f", "v"], 1),
+            (&["XADD", "s", "7-1", "f", "v"], 1),
+            (&["XGROUP", "CREATE", "s", "g", "0"], 1),
+            (&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"], 2),
+            (&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"], 0),
+            (&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"], 1),
+            (&["XCLAIM", "s", "g", "c2", "0", "6-1", "7-1"], 3),
+            (&["XACK", "s", "g", "6-1", "7-1", "9-9"], 2),
+        ],
     );
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{check, RawConn, TestServer};
+use common::{check, check_dirty, RawConn, TestServer};
 
 fn server() -> TestServer {
     if std::env::var("ZSET_AGAINST_REDIS").as_deref() == Ok("1") {
@@ -2234,4 +2234,29 @@ fn blocking_pops_reach_replicas_as_zpop() {
     assert_eq!(repl.next(), arr(&["ZPOPMIN", "y", "1"]));
     check(&mut c, &["SET", "end", "1"], "+OK\r\n");
     assert_eq!(repl.next(), arr(&["SET", "end", "1"]));
+}
+
+/// The dirty counter (`rdb_changes_since_last_save`) moves as Redis 7.0.15 moves it: ZADD added plus
+/// updated (an unchanged score counts nothing), one per member removed or popped, a STORE one.
+#[test]
+fn dirty_counts_like_redis() {
+    let s = server();
+    let mut c = s.raw();
+    check_dirty(
+        &mut c,
+        &[
+            (&["ZADD", "z", "1", "a", "2", "b", "3", "c"], 3),
+            (&["ZADD", "z", "1", "a", "5", "b", "4", "d"], 2),
+            (&["ZINCRBY", "z", "0", "a"], 0),
+            (&["ZADD", "z", "XX", "7", "new"], 0),
+            (&["ZREM", "z", "a", "nx", "b"], 2),
+            (&["ZADD", "z", "1", "a", "2", "b", "5", "e"], 3),
+            (&["ZREMRANGEBYSCORE", "z", "0", "2"], 2),
+            (&["ZPOPMIN", "z", "0"], 0),
+            (&["ZPOPMAX", "z", "2"], 2),
+            (&["ZUNIONSTORE", "d", "1", "z"], 1),
+            (&["ZRANGESTORE", "d", "z", "5", "6"], 1),
+            (&["ZRANGESTORE", "d", "z", "5", "6"], 0),
+        ],
+    );
 }

@@ -285,6 +285,8 @@ fn hset_generic(ctx: &mut Ctx, args: &Args, hmset: bool) -> CmdResult {
     let pairs = (2..args.len()).step_by(2).map(|i| (&args[i], &args[i + 1]));
     let added = write_hash(ctx, &args[1], |h, lim| Ok(h.set_pairs(pairs, lim)))?;
     notify(ctx, HASH, "hset", &args[1]);
+    // Redis counts every pair given, whether or not its value changed.
+    ctx.dirty = Some((args.len() as u64 - 2) / 2);
     if hmset {
         ctx.out.ok();
     } else {
@@ -314,6 +316,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         ctx.prop = Propagate::Nothing;
     }
+    ctx.dirty = Some(set as u64);
     ctx.out.int(set as i64);
     Ok(())
 }
@@ -370,6 +373,8 @@ pub fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if gone {
         ctx.st.dbs[ctx.db].remove_at(i);
     }
+    // Redis counts one change per deleted field.
+    ctx.dirty = Some(deleted as u64);
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
     } else {
@@ -478,6 +483,8 @@ pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     })?;
     ctx.out.int(n);
     notify(ctx, HASH, "hincrby", &args[1]);
+    // Redis counts the write even when the increment is 0 and the value stays.
+    ctx.dirty = Some(1);
     Ok(())
 }
 
@@ -514,6 +521,8 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.out.bulk(&sum[..n]);
     notify(ctx, HASH, "hincrbyfloat", &args[1]);
+    // Redis counts the write even when the value stays the same.
+    ctx.dirty = Some(1);
     Ok(())
 }
 

@@ -336,6 +336,8 @@ fn push_generic(ctx: &mut Ctx, args: &Args, head: bool, only_existing: bool) -> 
     }
     let len = l.len() as i64;
     ctx.out.int(len);
+    // Redis counts one change per pushed element.
+    ctx.dirty = Some(args.len() as u64 - 2);
     ctx.signal_key(key);
     notify(ctx, LIST, if head { "lpush" } else { "rpush" }, key);
     Ok(())
@@ -398,7 +400,8 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, head: bool) -> CmdResult {
         Some(n) => {
             let l = as_list_mut(&mut ctx.st.dbs[ctx.db].entry_mut(i).val)
                 .ok_or_else(|| Error::from(ERR_WRONGTYPE))?;
-            pop_n_reply(ctx.out, l, n, head);
+            // Redis counts one change per popped element.
+            ctx.dirty = Some(pop_n_reply(ctx.out, l, n, head) as u64);
         }
     }
     elements_removed(ctx, i, key, head);
@@ -551,6 +554,8 @@ pub fn lrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if removed > 0 {
         notify(ctx, LIST, "lrem", &args[1]);
     }
+    // Redis counts one change per removed element.
+    ctx.dirty = Some(removed as u64);
     if drop_if_empty(ctx, i) {
         notify(ctx, GENERIC, "del", &args[1]);
     }
@@ -564,7 +569,13 @@ pub fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let end = int_arg(args, 3)?;
     if let Some(i) = write_lookup(ctx, &args[1])? {
         let len = as_list(&ctx.st.dbs[ctx.db].entry(i).val).map_or(0, List::len);
-        match clamp_range(start, end, len) {
+        let range = clamp_range(start, end, len);
+        // Redis counts one change per trimmed element (none when nothing is trimmed).
+        ctx.dirty = Some(match range {
+            Some((s, e)) => (s + (len - 1 - e)) as u64,
+            None => len as u64,
+        });
+        match range {
             // Redis signals the key even when nothing is trimmed: a WATCH on it fails.
             Some((0, e)) if e + 1 == len => ctx.touch_key(ctx.db, &args[1]),
             Some((s, e)) => list_at(ctx, i)?.trim(s, e),
@@ -704,6 +715,13 @@ fn pop_first<'k>(
             }
             Some(c) => Some(pop_n_reply(out, l, c, head)),
         };
+        // One change per popped element, except that Redis's serveClientBlockedOnList serves a waiting
+        // BLPOP/BRPOP without counting its pop at all (a waiting BLMPOP counts its elements).
+        ctx.dirty = Some(match popped {
+            None if ctx.reexec => 0,
+            None => 1,
+            Some(n) => n as u64,
+        });
         elements_removed(ctx, i, key, head);
         ctx.touch_key(ctx.db, key);
         let cmd: &[u8] = if head { b"LPOP" } else { b"RPOP" };
@@ -901,6 +919,10 @@ fn bmove_generic(ctx: &mut Ctx, args: &Args, from: bool, to: bool, timeout_at: u
     let deadline = parse_timeout(ctx.st.now, &args[timeout_at])?;
     let (src, dst) = (&args[1], &args[2]);
     if move_generic(ctx, src, dst, from, to, ctx.reexec)? {
+        if ctx.reexec {
+            // Redis's serveClientBlockedOnList moves for a waiting client without counting a change.
+            ctx.dirty = Some(0);
+        }
         if timeout_at == 5 {
             propagate_as(ctx, &[b"LMOVE", src, dst, &args[3], &args[4]]);
         } else {

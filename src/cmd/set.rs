@@ -181,12 +181,16 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
     let now = ctx.st.now;
     let db = &mut ctx.st.dbs[ctx.db];
     let n = result.len();
+    // Redis counts one change for the store, or for deleting `dst`, however big the result.
     if n == 0 {
-        if db.remove(dst, now) {
+        let removed = db.remove(dst, now);
+        ctx.dirty = Some(removed as u64);
+        if removed {
             notify(ctx, GENERIC, "del", dst);
         }
     } else {
         db.set(dst, Value::Set(Box::new(result)), false, now);
+        ctx.dirty = Some(1);
         notify(ctx, SET, event, dst);
     }
     ctx.out.int(n as i64);
@@ -209,6 +213,8 @@ pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
             n
         }
     };
+    // Redis counts one change per added member.
+    ctx.dirty = Some(added as u64);
     if added == 0 {
         ctx.prop = Propagate::Nothing;
     } else {
@@ -240,6 +246,8 @@ pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if gone {
         db.remove_at(i);
     }
+    // Redis counts one change per removed member.
+    ctx.dirty = Some(deleted as u64);
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
     } else {
@@ -499,14 +507,18 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
         notify(ctx, GENERIC, "del", src);
     }
     let db = &mut ctx.st.dbs[ctx.db];
+    // Redis counts the removal, and the addition only when the destination gains the member.
+    ctx.dirty = Some(1);
     match di {
         // Only a destination that gains the member changes (and invalidates its WATCH), as in Redis.
         Some(di) if set_in(db, di)?.contains(m) => {}
         Some(di) => {
+            ctx.dirty = Some(2);
             set_in_mut(db, di)?.insert(m, max);
             notify(ctx, SET, "sadd", dst);
         }
         None => {
+            ctx.dirty = Some(2);
             let mut d = Set::for_member(m);
             d.insert(m, max);
             db.insert_new(dst, Value::Set(Box::new(d)), now);
@@ -573,6 +585,8 @@ fn spop_count(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     }
     let size = s.len();
+    // Redis counts one change per popped member.
+    ctx.dirty = Some(count.min(size as u64));
     if count >= size as u64 {
         ctx.out.set(size);
         for e in s.iter() {

@@ -420,6 +420,12 @@ fn owned(parts: &[&[u8]]) -> OwnedArgs {
 }
 
 /// True when writes reach replicas (so propagation is worth building).
+/// Adds `n` to the running command's change count: stream commands count several kinds of change
+/// (a served stream, a created consumer, a claimed entry) that add up.
+fn add_dirty(ctx: &mut Ctx, n: u64) {
+    ctx.dirty = Some(ctx.dirty.unwrap_or(0) + n);
+}
+
 fn replicating(ctx: &Ctx) -> bool {
     !ctx.st.replicas.is_empty() && !ctx.conns[ctx.id].replica
 }
@@ -622,6 +628,8 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let idtext = id.fmt();
     ctx.out.bulk(idtext.as_bytes());
     notify(ctx, STREAM, "xadd", key);
+    // One change for the entry; Redis does not count what the trim removes.
+    ctx.dirty = Some(1);
     let mut rewrite_trim = None;
     if let Some(by) = a.by {
         let limit = default_limit(ctx, &a);
@@ -662,6 +670,8 @@ pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let limit = default_limit(ctx, &a);
     let deleted = stream_mut(ctx, i).trim(by, a.approx, limit);
+    // Redis counts one change per trimmed entry.
+    ctx.dirty = Some(deleted);
     if deleted == 0 {
         // Nothing changed: nothing reaches replicas, as in Redis.
         ctx.prop = Propagate::Nothing;
@@ -768,6 +778,8 @@ pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         notify(ctx, STREAM, "xdel", key);
     }
+    // Redis counts one change per deleted entry.
+    ctx.dirty = Some(deleted as u64);
     ctx.out.int(deleted);
     Ok(())
 }
@@ -976,6 +988,8 @@ fn touch_consumer(
     }
     g.create_consumer(name, now);
     let k = g.consumer_name(name).unwrap_or_else(|| Arc::from(name));
+    // Redis's streamCreateConsumer counts the new consumer as a change of its own.
+    add_dirty(ctx, 1);
     notify(ctx, STREAM, "xgroup-createconsumer", key);
     if propagate_creation {
         if let Some(p) = props {
@@ -1162,6 +1176,8 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_cmd: bool) -> CmdResult {
             key_header(ctx.out, key);
             match (r.group, ids[k]) {
                 (Some((g, c)), from) => {
+                    // Redis counts one change per stream served to a group, however many entries.
+                    add_dirty(ctx, 1);
                     let name = touch_consumer(ctx, i, key, g, c, &mut props, r.noack);
                     match from {
                         From::New => {
@@ -1262,6 +1278,9 @@ fn reread(ctx: &mut Ctx, args: &Args, r: &ReadArgs) -> CmdResult {
                 ctx.out.array(1);
             }
             key_header(ctx.out, key);
+            // Redis's serveClientsBlockedOnStreamKey counts only a consumer it creates, not the
+            // delivery.
+            ctx.dirty = Some(0);
             let name = touch_consumer(ctx, i, key, g, c, &mut props, r.noack);
             serve_group_new(ctx, i, key, g, &name, count, r.noack, &mut props);
             propagate_all(ctx, props.unwrap_or_default());
@@ -1431,6 +1450,7 @@ pub fn xgroup_setid(ctx: &mut Ctx, args: &Args) -> CmdResult {
         g.last_id = id;
         g.entries_read = entries_read;
     }
+    ctx.dirty = Some(1);
     ctx.out.ok();
     notify(ctx, STREAM, "xgroup-setid", &args[2]);
     Ok(())
@@ -1602,6 +1622,8 @@ pub fn xack(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
         }
     }
+    // Redis counts one change per acknowledged entry.
+    ctx.dirty = Some(n as u64);
     ctx.out.int(n);
     Ok(())
 }
@@ -1798,12 +1820,14 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         resp3: ctx.out.resp3,
     };
     let mut n = 0;
+    let mut dropped = 0;
     for (id, argi) in ids {
         let s = stream_ref(ctx, i);
         let exists = s.contains(id);
         let has_nack = s.groups.get(group).is_some_and(|g| g.pel.contains_key(&id));
         if !exists {
             if has_nack {
+                dropped += 1;
                 let s = stream_mut(ctx, i);
                 if let Some(g) = s.groups.get_mut(group) {
                     if let Some(p) = props.as_mut() {
@@ -1864,6 +1888,9 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
             p.push(setid_prop(key, group, g));
         }
     }
+    // Redis counts each claimed entry, each pending entry dropped for a deleted one, and a LASTID that
+    // moved the group on with nothing claimed (a created consumer is already counted).
+    add_dirty(ctx, n as u64 + dropped + propagate_last as u64);
     ctx.out.array(n);
     ctx.out.raw(&body.buf);
     propagate_all(ctx, props.unwrap_or_default());
@@ -1988,6 +2015,9 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
             break;
         }
     }
+    // Redis counts each claimed entry and each pending entry dropped for a deleted one (a created
+    // consumer is already counted).
+    add_dirty(ctx, n as u64 + deleted.len() as u64);
     let out = &mut *ctx.out;
     out.array(3);
     bulk_id(out, next.unwrap_or(StreamId::MIN));

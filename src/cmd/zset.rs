@@ -590,13 +590,17 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Bytes, f64)>, event: &str
     let lim = limits(ctx);
     let n = items.len();
     let db = &mut ctx.st.dbs[ctx.db];
+    // Redis counts one change for the store, or for deleting `dst`, however big the result.
     if n == 0 {
-        if db.remove(dst, now) {
+        let removed = db.remove(dst, now);
+        ctx.dirty = Some(removed as u64);
+        if removed {
             notify(ctx, GENERIC, "del", dst);
         } else {
             ctx.prop = Propagate::Nothing;
         }
     } else {
+        ctx.dirty = Some(1);
         db.set(
             dst,
             Value::ZSet(Box::new(ZSet::from_sorted(items, lim))),
@@ -726,6 +730,8 @@ fn zadd_generic(ctx: &mut Ctx, args: &Args, mut incr: bool) -> CmdResult {
             }
         }
     }
+    // Redis counts one change per added member and per member whose score moved.
+    ctx.dirty = Some((added + updated) as u64);
     if added + updated == 0 {
         ctx.prop = Propagate::Nothing;
     } else {
@@ -766,6 +772,8 @@ pub fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     let gone = drop_if_empty(db, i);
+    // Redis counts one change per removed member.
+    ctx.dirty = Some(deleted as u64);
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
     } else {
@@ -1158,6 +1166,8 @@ fn zremrange_generic(ctx: &mut Ctx, args: &Args, spec: Spec) -> CmdResult {
         Spec::Lex(r) => z.remove_lex(r),
     };
     let gone = drop_if_empty(db, i);
+    // Redis counts one change per removed member.
+    ctx.dirty = Some(deleted as u64);
     if deleted == 0 {
         ctx.prop = Propagate::Nothing;
     } else {
@@ -1249,6 +1259,8 @@ pub fn pop_generic<'a>(
         reply_score(out, s);
     }
     let gone = drop_if_empty(db, i);
+    // One change per popped member, for a blocked client served later too (Redis's genericZpopCommand).
+    ctx.dirty = Some(n as u64);
     ctx.touch_key(ctx.db, key);
     notify(ctx, ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
     if gone {

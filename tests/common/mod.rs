@@ -316,6 +316,22 @@ pub fn check_sorted(c: &mut RawConn, args: &[&str], want: &str) {
     assert_eq!(sorted(&c.cmds(args)), sorted(want), "{args:?}");
 }
 
+/// Sends each command and asserts how far it moved the dirty counter (`rdb_changes_since_last_save`),
+/// against the counts Redis 7.0.15 gives.
+#[track_caller]
+pub fn check_dirty(c: &mut RawConn, rows: &[(&[&str], u64)]) {
+    fn changes(c: &mut RawConn) -> u64 {
+        let info = c.cmds(&["INFO", "persistence"]);
+        let v = info.split("rdb_changes_since_last_save:").nth(1).unwrap();
+        v[..v.find("\r\n").unwrap()].parse().unwrap()
+    }
+    for (args, want) in rows {
+        let before = changes(c);
+        c.cmds(args);
+        assert_eq!(changes(c) - before, *want, "dirty count of {args:?}");
+    }
+}
+
 /// A reply with the elements of its top-level array, set or map sorted (map pairs stay together), so
 /// replies whose order Redis leaves to its hash table compare equal.
 pub fn sorted(reply: &str) -> String {
