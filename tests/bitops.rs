@@ -554,3 +554,41 @@ fn random_against_real_redis() {
         }
     }
 }
+
+/// Redis 7.0.15's dirty counts (`rdb_changes_since_last_save`): SETBIT and each BITFIELD write count only
+/// when they change a bit, or when the string had to be created or grown for them.
+#[test]
+fn dirty_counts_as_redis() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.raw();
+    let table: &[(&str, i64)] = &[
+        ("SETBIT b 7 1", 1),
+        ("SETBIT b 7 1", 0),
+        ("SETBIT b 100 0", 1),
+        ("BITFIELD f SET u8 0 255 SET u8 8 0", 2),
+        ("BITFIELD f SET u8 0 255 SET u8 8 1", 1),
+        ("BITFIELD f SET u8 0 255 SET u8 24 0", 2),
+        ("BITFIELD f OVERFLOW FAIL INCRBY u8 0 1", 0),
+        ("BITOP AND d b f", 1),
+        ("BITOP AND d nokey", 1),
+        ("BITOP AND d nokey", 0),
+    ];
+    // No SAVE to restart the count: against a real redis-server it would write a dump.rdb that later
+    // servers load.
+    let info = c.cmds(&["INFO", "persistence"]);
+    let start = info.split("rdb_changes_since_last_save:").nth(1);
+    let mut total: i64 = start
+        .and_then(|v| v.split("\r\n").next()?.parse().ok())
+        .unwrap_or(-1);
+    for &(line, moved) in table {
+        let args: Vec<&str> = line.split(' ').collect();
+        c.cmds(&args);
+        total += moved;
+        let info = c.cmds(&["INFO", "persistence"]);
+        let want = format!("rdb_changes_since_last_save:{total}\r\n");
+        assert!(
+            info.contains(&want),
+            "{args:?} should move it by {moved}: {info}"
+        );
+    }
+}

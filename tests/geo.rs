@@ -432,3 +432,42 @@ fn random_queries_match_redis() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// Redis 7.0.15's dirty counts (`rdb_changes_since_last_save`) for the storing searches: one per member
+/// stored, one for a destination deleted by an empty result, none otherwise.
+#[test]
+fn dirty_counts_as_redis() {
+    let s = server();
+    let mut c = s.raw();
+    c.cmds(&[
+        "GEOADD", "g", "13.36", "38.11", "Palermo", "15.08", "37.50", "Catania",
+    ]);
+    let table: &[(&str, i64)] = &[
+        ("GEOSEARCHSTORE d g FROMMEMBER Catania BYRADIUS 300 km", 2),
+        ("GEOSEARCHSTORE d g FROMMEMBER Catania BYBOX 1 1 m", 1),
+        ("GEOSEARCHSTORE d g FROMLONLAT 0 0 BYRADIUS 1 m", 1),
+        ("GEOSEARCHSTORE d g FROMLONLAT 0 0 BYRADIUS 1 m", 0),
+        ("GEORADIUS g 15 37 200 km STORE d", 2),
+        ("GEORADIUS nokey 15 37 200 km STORE d", 1),
+        ("GEORADIUS nokey 15 37 200 km STORE d", 0),
+        ("GEORADIUS g 15 37 200 km", 0),
+    ];
+    // No SAVE to restart the count: against a real redis-server it would write a dump.rdb that later
+    // servers load.
+    let info = c.cmds(&["INFO", "persistence"]);
+    let start = info.split("rdb_changes_since_last_save:").nth(1);
+    let mut total: i64 = start
+        .and_then(|v| v.split("\r\n").next()?.parse().ok())
+        .unwrap_or(-1);
+    for &(line, moved) in table {
+        let args: Vec<&str> = line.split(' ').collect();
+        c.cmds(&args);
+        total += moved;
+        let info = c.cmds(&["INFO", "persistence"]);
+        let want = format!("rdb_changes_since_last_save:{total}\r\n");
+        assert!(
+            info.contains(&want),
+            "{args:?} should move it by {moved}: {info}"
+        );
+    }
+}

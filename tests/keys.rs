@@ -922,3 +922,48 @@ fn lfu_counters_and_eviction() {
         "a part of the cold keys went: {left} left"
     );
 }
+
+/// removed, EXPIRE one even for the deadline the key had, RENAME to itself nothing.
+#[test]
+fn dirty_counts_as_redis() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let table: &[(&[&str], i64)] = &[
+        (&["MSET", "a", "1", "b", "2", "c", "3"], 3),
+        (&["DEL", "a", "b", "nokey"], 2),
+        (&["UNLINK", "nokey"], 0),
+        (&["EXPIRE", "c", "100"], 1),
+        (&["EXPIRE", "c", "100"], 1),
+        (&["EXPIRE", "c", "100", "NX"], 0),
+        (&["PERSIST", "c"], 1),
+        (&["PERSIST", "c"], 0),
+        (&["RENAME", "c", "c"], 0),
+        (&["RENAME", "c", "d"], 1),
+        (&["COPY", "d", "e"], 1),
+        (&["COPY", "d", "e"], 0),
+        (&["MOVE", "e", "1"], 1),
+        (&["SWAPDB", "0", "0"], 1),
+        (&["MSET", "x", "1", "y", "2"], 2),
+        (&["FLUSHDB"], 3),
+        (&["FLUSHDB"], 0),
+        (&["SELECT", "1"], 0),
+        (&["FLUSHALL"], 1),
+    ];
+    // No SAVE to restart the count: against a real redis-server it would write a dump.rdb that later
+    // servers load.
+    let info = c.cmds(&["INFO", "persistence"]);
+    let start = info.split("rdb_changes_since_last_save:").nth(1);
+    let mut total: i64 = start
+        .and_then(|v| v.split("\r\n").next()?.parse().ok())
+        .unwrap_or(-1);
+    for &(args, moved) in table {
+        c.cmds(args);
+        total += moved;
+        let info = c.cmds(&["INFO", "persistence"]);
+        let want = format!("rdb_changes_since_last_save:{total}\r\n");
+        assert!(
+            info.contains(&want),
+            "{args:?} should move it by {moved}: {info}"
+        );
+    }
+}

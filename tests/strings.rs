@@ -1080,3 +1080,47 @@ fn differential_random_operands() {
     }
     assert!(p.mismatches.is_empty(), "{}", p.mismatches.join("\n"));
 }
+
+/// write that did nothing.
+#[test]
+fn dirty_counts_as_redis() {
+    let s = server();
+    let mut c = s.raw();
+    let table: &[(&[&str], i64)] = &[
+        (&["SET", "k", "v"], 1),
+        (&["SET", "k", "v"], 1),
+        (&["SET", "k", "w", "NX"], 0),
+        (&["MSET", "a", "1", "a", "2", "b", "3"], 3),
+        (&["MSETNX", "a", "1", "c", "2"], 0),
+        (&["MSETNX", "c", "1", "d", "2"], 2),
+        (&["APPEND", "k", ""], 1),
+        (&["SETRANGE", "k", "0", ""], 0),
+        (&["SETRANGE", "k", "0", "v"], 1),
+        (&["INCRBY", "a", "0"], 1),
+        (&["INCRBYFLOAT", "a", "0"], 1),
+        (&["GETEX", "k"], 0),
+        (&["GETEX", "k", "PERSIST"], 0),
+        (&["GETEX", "k", "EX", "100"], 1),
+        (&["GETEX", "k", "PERSIST"], 1),
+        (&["GETDEL", "k"], 1),
+        (&["GETDEL", "k"], 0),
+        (&["LCS", "a", "b"], 0),
+    ];
+    // No SAVE to restart the count: against a real redis-server it would write a dump.rdb that later
+    // servers load.
+    let info = c.cmds(&["INFO", "persistence"]);
+    let start = info.split("rdb_changes_since_last_save:").nth(1);
+    let mut total: i64 = start
+        .and_then(|v| v.split("\r\n").next()?.parse().ok())
+        .unwrap_or(-1);
+    for &(args, moved) in table {
+        c.cmds(args);
+        total += moved;
+        let info = c.cmds(&["INFO", "persistence"]);
+        let want = format!("rdb_changes_since_last_save:{total}\r\n");
+        assert!(
+            info.contains(&want),
+            "{args:?} should move it by {moved}: {info}"
+        );
+    }
+}

@@ -148,6 +148,7 @@ fn setbit(ctx: &mut Ctx, args: &Args) -> CmdResult {
         buf[byte] = (buf[byte] & !(1 << shift)) | (on << shift);
         (old, grown || old != on)
     })?;
+    ctx.dirty = Some(changed as u64);
     // As in Redis, a SETBIT that changes nothing is not propagated.
     if changed {
         notify(ctx, STRING, "setbit", &args[1]);
@@ -453,9 +454,13 @@ fn bitop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = &mut ctx.st.dbs[ctx.db];
     if maxlen > 0 {
         db.set(&args[2], Value::Str(Bytes::raw(res)), false, now);
+        ctx.dirty = Some(1);
         notify(ctx, STRING, "set", &args[2]);
     } else if db.remove(&args[2], now) {
+        ctx.dirty = Some(1);
         notify(ctx, GENERIC, "del", &args[2]);
+    } else {
+        ctx.dirty = Some(0);
     }
     ctx.out.int(maxlen as i64);
     Ok(())
@@ -622,17 +627,21 @@ fn bitfield_generic(ctx: &mut Ctx, args: &Args, ro_cmd: bool) -> CmdResult {
     }
     let mut p = fields();
     let out = &mut *ctx.out;
-    let (changed, wrote) =
+    let (changed, wrote, changes) =
         with_string_for_write(ctx.st, ctx.db, &args[1], highest, |buf, grown| {
             out.array(count);
-            let (mut changed, mut wrote) = (grown, false);
+            let (mut changed, mut wrote, mut changes) = (grown, false, 0);
             while let Some(Ok(f)) = p.next() {
                 let (c, w) = apply(out, buf, &f);
                 changed |= c;
                 wrote |= w;
+                // Redis counts each write that changed its field, or every write once the key was
+                // created or grown for them.
+                changes += (w && (grown || c)) as u64;
             }
-            (changed, wrote)
+            (changed, wrote, changes)
         })?;
+    ctx.dirty = Some(changes);
     // As in Redis, a BITFIELD that changes no bit is not propagated.
     if !changed {
         ctx.prop = Propagate::Nothing;

@@ -142,6 +142,7 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         } else {
             Propagate::Nothing
         };
+        ctx.dirty = Some(deleted as u64);
         if deleted {
             ctx.signal_key(key);
             crate::cmd::notify::notify(ctx, crate::cmd::notify::GENERIC, "del", key);
@@ -150,6 +151,8 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     }
     let i = db.insert_new(key, val, now);
+    // One change, however many keys REPLACE removed on the way.
+    ctx.dirty = Some(1);
     if ttl != 0 {
         db.set_expire(i, ttl as u64);
         if !absttl {

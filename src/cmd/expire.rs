@@ -159,6 +159,8 @@ fn expire_generic(
         );
         notify(ctx, GENERIC, "expire", &args[1]);
     }
+    // Redis counts a deadline set even when it equals the one the key had.
+    ctx.dirty = Some(1);
     ctx.out.int(1);
     Ok(())
 }
@@ -243,6 +245,7 @@ pub fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
         _ => false,
     };
     if cleared {
+        ctx.dirty = Some(1);
         notify(ctx, GENERIC, "persist", &args[1]);
     }
     ctx.out.int(cleared as i64);

@@ -1217,6 +1217,7 @@ fn georadius_generic(ctx: &mut Ctx, args: &Args, src: usize, flags: u32) -> CmdR
             Some(dst) => {
                 let now = ctx.st.now;
                 if ctx.st.dbs[ctx.db].remove(dst, now) {
+                    ctx.dirty = Some(1);
                     notify(ctx, GENERIC, "del", dst);
                 }
                 ctx.out.int(0);
@@ -1319,9 +1320,12 @@ fn georadius_generic(ctx: &mut Ctx, args: &Args, src: usize, flags: u32) -> CmdR
     let db = &mut ctx.st.dbs[ctx.db];
     if items.is_empty() {
         if db.remove(dst, now) {
+            ctx.dirty = Some(1);
             notify(ctx, GENERIC, "del", dst);
         }
     } else {
+        // Redis counts each member stored.
+        ctx.dirty = Some(items.len() as u64);
         db.set(
             dst,
             Value::ZSet(Box::new(ZSet::from_sorted(items, lim))),

@@ -696,6 +696,8 @@ fn pfmerge(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         Some(i) => edit(&mut db.entry_mut(i).val, write)?,
     }
+    // Redis counts a merge once, even one that raised no register.
+    ctx.dirty = Some(1);
     // Redis announces a merge as a mass PFADD.
     notify(ctx, STRING, "pfadd", key);
     ctx.out.ok();
@@ -716,6 +718,7 @@ fn pfdebug(ctx: &mut Ctx, args: &Args) -> CmdResult {
         unshare(&mut db.entry_mut(i).val);
     }
     ctx.prop = Propagate::Nothing;
+    ctx.dirty = Some(0);
     let Value::Str(b) = &db.entry(i).val else {
         return err(ERR_INVALID);
     };
@@ -726,6 +729,7 @@ fn pfdebug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let d = sparse_to_dense(s).ok_or(ERR_INVALID)?;
             to_dense(db, i, key, d);
             ctx.prop = Propagate::AsIs;
+            ctx.dirty = Some(1);
         }
         let Value::Str(b) = &db.entry(i).val else {
             return err(ERR_INVALID);
@@ -758,6 +762,7 @@ fn pfdebug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let d = sparse_to_dense(s).ok_or(ERR_INVALID)?;
             to_dense(db, i, key, d);
             ctx.prop = Propagate::AsIs;
+            ctx.dirty = Some(1);
         }
         ctx.out.int(i64::from(sparse));
     } else {

@@ -161,6 +161,8 @@ pub fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
             notify(ctx, GENERIC, "del", k);
         }
     }
+    // Redis counts each key deleted.
+    ctx.dirty = Some(n);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -335,6 +337,8 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> Result<bool, Error> {
         return err(ERR_NO_KEY);
     };
     if src == dst {
+        // Redis answers without touching anything, so it counts nothing either.
+        ctx.dirty = Some(0);
         return Ok(!nx);
     }
     if let Some(j) = db.peek(dst, now) {
@@ -353,6 +357,7 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> Result<bool, Error> {
     ctx.signal_key(dst);
     notify(ctx, GENERIC, "rename_from", src);
     notify(ctx, GENERIC, "rename_to", dst);
+    ctx.dirty = Some(1);
     Ok(true)
 }
 
@@ -409,6 +414,7 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.st.waiters.signal(to, key);
     notify(ctx, GENERIC, "move_from", key);
     notify_db(ctx, to, GENERIC, "move_to", key);
+    ctx.dirty = Some(1);
     ctx.out.int(1);
     Ok(())
 }
@@ -458,6 +464,7 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     target.set_expire(k, expire);
     ctx.st.waiters.signal(to, dst);
     notify_db(ctx, to, GENERIC, "copy_to", dst);
+    ctx.dirty = Some(1);
     ctx.out.int(1);
     Ok(())
 }

@@ -1696,13 +1696,13 @@ const LAZYFREE_MIN_KEYS: usize = 1024;
 
 /// Empties database `i`. With `lazy`, the old contents are dropped on a background thread, so the loop
 /// does not stall freeing millions of keys.
-fn flush_db(ctx: &mut Ctx, i: usize, lazy: bool) {
+fn flush_db(ctx: &mut Ctx, i: usize, lazy: bool) -> u64 {
     ctx.touch_all_watched(i, None);
     let db = &mut ctx.st.dbs[i];
     let n = db.len();
     if !lazy || n < LAZYFREE_MIN_KEYS {
         db.clear();
-        return;
+        return n as u64;
     }
     let old = db.take();
     LAZYFREE_PENDING.fetch_add(n as u64, Ordering::Relaxed);
@@ -1718,12 +1718,14 @@ fn flush_db(ctx: &mut Ctx, i: usize, lazy: bool) {
         warn!("Cannot start a lazyfree thread ({e}); freed synchronously");
         LAZYFREE_PENDING.fetch_sub(n as u64, Ordering::Relaxed);
     }
+    n as u64
 }
 
 /// FLUSHDB [ASYNC | SYNC]
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, args)?;
-    flush_db(ctx, ctx.db, lazy);
+    // Redis counts every key the flush removed (expired ones not yet reclaimed included).
+    ctx.dirty = Some(flush_db(ctx, ctx.db, lazy));
     ctx.out.ok();
     Ok(())
 }
@@ -1732,8 +1734,10 @@ pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let lazy = flush_mode(ctx, args)?;
     for i in 0..ctx.st.dbs.len() {
-        flush_db(ctx, i, lazy);
+        // Counted before the save below, which restarts the count when it succeeds (as in Redis).
+        ctx.st.dirty += flush_db(ctx, i, lazy);
     }
+    ctx.dirty = Some(0);
     super::persist::after_flushall(ctx.st);
     ctx.out.ok();
     Ok(())
@@ -1753,6 +1757,8 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.touch_all_watched(b, Some(a));
     }
     ctx.st.dbs.swap(a, b);
+    // Redis counts a swap of a database with itself too.
+    ctx.dirty = Some(1);
     // What is logged for WATCH and replicas belongs to the index, not to the data that moved.
     let dbs = &mut ctx.st.dbs;
     let (ta, wa) = (dbs[a].track_expired, dbs[a].watching);

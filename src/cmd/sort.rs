@@ -402,6 +402,7 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
         None => {
             // Nothing changed that replicas or WATCH care about (at most a sorted set's encoding).
             ctx.prop = Propagate::Nothing;
+            ctx.dirty = Some(0);
             let per = o.gets.len().max(1);
             ctx.out.array(window.len() * per);
             for it in window {
@@ -432,11 +433,14 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
             let n = list.len();
             let now = ctx.st.now;
             let d = &mut ctx.st.dbs[db];
+            // Redis counts each element stored, or one for a destination deleted by an empty result.
+            ctx.dirty = Some(if n > 0 { n as u64 } else { 0 });
             if n > 0 {
                 d.set(dst, Value::List(Box::new(list)), false, now);
                 ctx.signal_key(dst);
                 notify_db(ctx, db, LIST, "sortstore", dst);
             } else if d.remove(dst, now) {
+                ctx.dirty = Some(1);
                 notify_db(ctx, db, GENERIC, "del", dst);
             } else {
                 ctx.prop = Propagate::Nothing;

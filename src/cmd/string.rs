@@ -335,6 +335,8 @@ fn set_generic(
         }
         None => db.insert_new(key, v, now),
     };
+    // Redis counts one per SET that stores, even a value equal to the old one.
+    ctx.dirty = Some(1);
     notify(ctx, STRING, "set", key);
     if at != 0 {
         ctx.st.dbs[ctx.db].set_expire(i, at);
@@ -427,6 +429,7 @@ pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = &mut ctx.st.dbs[ctx.db];
     reply_string(ctx.out, &db.entry(i).val)?;
     db.remove_at(i);
+    ctx.dirty = Some(1);
     ctx.prop = super::repl::Propagate::args([&b"DEL"[..], &args[1]]);
     notify(ctx, GENERIC, "del", &args[1]);
     Ok(())
@@ -457,11 +460,14 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // An absolute time already reached deletes the key, as Redis's checkAlreadyExpired does.
         Some((Expire::ExAt | Expire::PxAt, _)) if at <= now => {
             db.remove_at(i);
+            ctx.dirty = Some(1);
             ctx.prop = Propagate::args([&b"DEL"[..], &args[1]]);
             notify(ctx, GENERIC, "del", &args[1]);
         }
         Some(_) => {
             db.set_expire(i, at);
+            // Redis counts a new deadline even when it equals the old one.
+            ctx.dirty = Some(1);
             let ms = crate::util::fmt_i64(at as i64, &mut tmp);
             ctx.prop = Propagate::args([&b"PEXPIREAT"[..], &args[1], ms]);
             notify(ctx, GENERIC, "expire", &args[1]);
@@ -469,6 +475,7 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // Only a deadline really removed is news.
         None if o.persist && db.entry(i).expire != 0 => {
             db.set_expire(i, 0);
+            ctx.dirty = Some(1);
             ctx.prop = Propagate::args([&b"PERSIST"[..], &args[1]]);
             notify(ctx, GENERIC, "persist", &args[1]);
         }
@@ -514,6 +521,8 @@ fn mset_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
         ctx.st.dbs[ctx.db].set(k, Value::from_bytes(v), false, now);
         notify(ctx, STRING, "set", k);
     }
+    // Redis counts every pair, a key given twice included.
+    ctx.dirty = Some((args.len() / 2) as u64);
     if nx {
         ctx.out.int(1);
     } else {
@@ -539,6 +548,7 @@ pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let Some(i) = ctx.st.dbs[ctx.db].lookup(key, now) else {
         // A new key stores the argument as SET would (so "APPEND k 12" is int-encoded).
         ctx.st.dbs[ctx.db].insert_new(key, Value::from_bytes(add), now);
+        ctx.dirty = Some(1);
         ctx.out.int(add.len() as i64);
         notify(ctx, STRING, "append", key);
         return Ok(());
@@ -556,6 +566,8 @@ pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
     s.extend_from_slice(add);
     let len = s.len();
     e.val = Value::Str(Bytes::raw(s));
+    // Redis counts an APPEND even of an empty string.
+    ctx.dirty = Some(1);
     ctx.out.int(len as i64);
     notify(ctx, STRING, "append", key);
     Ok(())
@@ -655,6 +667,8 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
             db.insert_new(key, v, now);
         }
     }
+    // Redis counts a write of the bytes already there too.
+    ctx.dirty = Some(1);
     ctx.out.int(len as i64);
     notify(ctx, STRING, "setrange", key);
     Ok(())
@@ -679,6 +693,8 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
             by
         }
     };
+    // Redis counts INCRBY 0 too.
+    ctx.dirty = Some(1);
     ctx.out.int(n);
     notify(ctx, STRING, "incrby", key);
     Ok(())
@@ -780,6 +796,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
             db.insert_new(key, Value::string(text), now);
         }
     }
+    ctx.dirty = Some(1);
     ctx.out.bulk(text);
     // Replicas get the result, not the increment, so float rounding cannot make them diverge.
     ctx.prop = super::repl::Propagate::args([&b"SET"[..], key, text, b"KEEPTTL"]);
