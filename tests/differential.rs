@@ -19,7 +19,7 @@
 //! - `DIFF_HISTORY=n`  show the last n requests in a failure (default 8);
 //! - `DIFF_STATS=1`    print, per generator, how many requests were sent and how many got errors or nil;
 //! - `DIFF_TRACE=file`  append every request's raw bytes to `file` (to replay a run by hand);
-//! - `DIFF_DIRTY=1`   also compare, after every batch outside MULTI, how much it moved each server's
+//! - `DIFF_DIRTY=0`   do not compare, after every batch outside MULTI, how much it moved each server's
 //!   `rdb_changes_since_last_save` (Redis's dirty counter, which drives the save points);
 //! - `DIFF_KEEP_GOING=1` on a mismatch, record it and go on with the next seed (whose servers are fresh)
 //!   instead of stopping; with a range of seeds this lists the distinct discrepancies.
@@ -2691,7 +2691,7 @@ struct Run {
     queued: Vec<(&'static str, Check, Vec<Vec<u8>>)>,
     /// The lex range request being judged reads a skiplist with differing scores (see `Check::Lex`).
     lenient: bool,
-    /// `rdb_changes_since_last_save` of each server after the last batch, when `DIFF_DIRTY` compares it.
+    /// `rdb_changes_since_last_save` of each server after the last batch (unless `DIFF_DIRTY=0`).
     dirty: Option<[i64; 2]>,
     /// The harness itself wrote to one or both servers during this batch (to resync after a random or
     /// undefined result), so the batch's dirty counts cannot be compared.
@@ -3292,7 +3292,7 @@ impl Run {
     }
 
     fn go(&mut self, specs: &[&'static Spec]) {
-        let dirty_knob = std::env::var_os("DIFF_DIRTY").is_some();
+        let dirty_knob = std::env::var("DIFF_DIRTY").map_or(true, |v| v != "0");
         let mut g = Gen::new(self.seed);
         let total: u32 = specs.iter().map(|s| s.weight).sum();
         // The MULTI state as the requests generated so far leave it (ahead of `self.multi` by a batch).

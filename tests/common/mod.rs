@@ -121,6 +121,9 @@ pub fn start_redis() -> Option<TestServer> {
     // listener is this redis-server (a bare connect can even reach itself on a free loopback port).
     for _ in 0..5 {
         let port = free_port();
+        // Its own empty directory: a dump.rdb left anywhere shared (a SAVE by another test) must not be
+        // loaded into the oracle.
+        let dir = TempDir::new("redis");
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -134,7 +137,7 @@ pub fn start_redis() -> Option<TestServer> {
                 "--daemonize",
                 "no",
                 "--dir",
-                &std::env::temp_dir().display().to_string(),
+                dir.path(),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -160,7 +163,7 @@ pub fn start_redis() -> Option<TestServer> {
                 return Some(TestServer {
                     port,
                     child,
-                    dir: None,
+                    dir: Some(dir),
                 });
             }
             std::thread::sleep(Duration::from_millis(20));
