@@ -335,6 +335,14 @@ pub fn check_dirty(c: &mut RawConn, rows: &[(&[&str], u64)]) {
     }
 }
 
+/// `check_dirty` over requests written one per line, arguments split at spaces.
+pub fn check_dirty_lines(c: &mut RawConn, rows: &[(&str, u64)]) {
+    for &(line, want) in rows {
+        let args: Vec<&str> = line.split(' ').collect();
+        check_dirty(c, &[(&args, want)]);
+    }
+}
+
 /// A reply with the elements of its top-level array, set or map sorted (map pairs stay together), so
 /// replies whose order Redis leaves to its hash table compare equal.
 pub fn sorted(reply: &str) -> String {
