@@ -29,6 +29,7 @@ pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
+pub mod script;
 pub mod server;
 pub mod set;
 pub mod slowlog;
@@ -210,6 +211,7 @@ const FAMILIES: &[&[Cmd]] = &[
     monitor::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    script::COMMANDS,
     pubsub::COMMANDS,
     bitops::COMMANDS,
     zset::COMMANDS,
