@@ -25,8 +25,8 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, V
 
 use super::server::reply_help;
 use super::{
-    dispatch, err, registry, Args, Cmd, CmdResult, Ctx, Error, ALLOW_BUSY, LOADING, MAY_REPLICATE,
-    NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
+    dispatch, err, registry, Args, Cmd, CmdResult, Ctx, Error, ALLOW_BUSY, DENYOOM, LOADING,
+    MAY_REPLICATE, NOSCRIPT, NO_MANDATORY_KEYS, READONLY, SKIP_MONITOR, STALE, WRITE,
 };
 use crate::protocol::reply::fmt_double;
 use crate::protocol::Out;
@@ -158,6 +158,8 @@ struct Script {
 pub struct Scripting {
     lua: Lua,
     scripts: HashMap<[u8; 40], Script>,
+    /// Bytes of the cached bodies and their SHA keys (INFO's used_memory_scripts_eval).
+    body_bytes: usize,
     /// The real `redis` table: `call` and `pcall` are set to scoped functions for each run.
     redis: Table,
     /// What redis.call and redis.pcall are between runs.
@@ -261,8 +263,14 @@ real.setmetatable = function(t, m)
   if protected[t] then error('Attempt to modify a readonly table', 0) end
   return osetmetatable(t, m)
 end
+local oloadstring = real.loadstring
+real.loadstring = function(s, ...)
+  -- Redis's Lua loads no bytecode.
+  if type(s) == 'string' and s:sub(1, 1) == '\27' then return nil, 'binary chunks are not allowed' end
+  return oloadstring(s, ...)
+end
 protected[G] = true
-osetmetatable(G, {
+local gmeta = {
   __index = function(_, k)
     local v = real[k]
     if v == nil then
@@ -271,8 +279,9 @@ osetmetatable(G, {
     return v
   end,
   __newindex = ro,
-  __metatable = false,
-})
+}
+gmeta.__metatable = proxy(gmeta)
+osetmetatable(G, gmeta)
 local function run(f) take() return oxpcall(f, handler) end
 return real, run
 "#;
@@ -347,6 +356,7 @@ impl Scripting {
         Ok(Scripting {
             lua,
             scripts: HashMap::new(),
+            body_bytes: 0,
             outside: redis.raw_get("call")?,
             redis,
             globals,
@@ -377,6 +387,7 @@ impl Scripting {
                 Error::from(format!("ERR Error compiling script (new function): {msg}"))
             })?;
         self.scripts.insert(sha, Script { func, flags });
+        self.body_bytes += body.len() + 40;
         Ok(sha)
     }
 }
@@ -691,7 +702,7 @@ fn shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
         let Some(list) = p.strip_prefix("flags=") else {
             return Err(format!("Unknown lua shebang option: {p}"));
         };
-        for f in list.split(',') {
+        for f in list.split(',').filter(|_| !list.is_empty()) {
             flags |= match f {
                 "no-writes" => F_NO_WRITES,
                 "allow-oom" => F_ALLOW_OOM,
@@ -703,6 +714,15 @@ fn shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
         }
     }
     Ok((flags, end))
+}
+
+/// INFO memory's scripting lines: Lua heap bytes, cached scripts, and the bytes of their bodies.
+pub fn memory(st: &State) -> (usize, usize, usize) {
+    match &st.scripting {
+        Some(s) => (s.lua.used_memory(), s.scripts.len(), s.body_bytes),
+        // An idle Redis 7.0 reports its fresh interpreter's size.
+        None => (31744, 0, 0),
+    }
 }
 
 /// The interpreter, created on first use.
@@ -779,7 +799,21 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     if flags & F_EVAL_COMPAT == 0 && flags & F_NO_WRITES == 0 && ro {
         return err("ERR Can not execute a script with write flag using *_ro command.");
     }
-    let read_only = ro || (flags & F_EVAL_COMPAT == 0 && flags & F_NO_WRITES != 0);
+    let compat = flags & F_EVAL_COMPAT != 0;
+    if !compat && flags & F_NO_WRITES == 0 && super::server::admission_needed(ctx.st) {
+        // A script that declares flags and may write runs as a write command (Redis's
+        // scriptFlagsToCmdFlags): the checks EVAL skipped apply now, with processCommand's texts.
+        let denyoom = if flags & F_ALLOW_OOM == 0 { DENYOOM } else { 0 };
+        if let Some(e) = super::server::admission(ctx, WRITE | denyoom, "eval") {
+            return Err(Error::from(e));
+        }
+    }
+    let read_only = ro || (!compat && flags & F_NO_WRITES != 0);
+    let allow_oom = !compat && flags & (F_ALLOW_OOM | F_NO_WRITES) != 0;
+    // Redis's pre_command_oom_state: whether memory was over maxmemory when the script started.
+    let oom = ctx.st.cfg.maxmemory > 0
+        && super::server::evict::perform(ctx) == super::server::evict::Evict::Fail;
+    let s = ctx.st.scripting.as_mut().expect("created above");
     let lua = s.lua.clone();
     let (redis, outside, globals, runner, shared) = (
         s.redis.clone(),
@@ -813,6 +847,8 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     let run = RefCell::new(Run {
         db: ctx.db,
         read_only,
+        deny_oom: oom && !allow_oom,
+        write_dirty: false,
         shared: shared.clone(),
     });
     let cell = RefCell::new(&mut *ctx);
@@ -842,7 +878,6 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
         redis.raw_set("pcall", outside)?;
         out
     });
-    drop(cell);
     shared.running.set(false);
     if shared.killed.get() {
         // Back to the plain count hook for the next script.
@@ -860,7 +895,20 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     let v = vals.next().unwrap_or(Value::Nil);
     if ok {
         let resp2_bools = !shared.resp3.get();
-        to_reply(ctx.out, &v, resp2_bools, 0);
+        let mut errs = Vec::new();
+        to_reply(ctx.out, &v, resp2_bools, 0, &mut errs);
+        let mut counted_any = false;
+        for (msg, counted) in &errs {
+            if *counted {
+                eval_failed(ctx, args);
+            } else {
+                ctx.st.count_error(msg);
+                counted_any = true;
+            }
+        }
+        if counted_any {
+            eval_failed(ctx, args);
+        }
         return Ok(());
     }
     // The error handler's table: {err=, source=, line=}.
@@ -888,7 +936,23 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     if let (Some(src), Some(line)) = (source, line) {
         msg.extend_from_slice(format!(" script: {sha_str}, on {src}:{line}.").as_bytes());
     }
+    if matches!(
+        t.raw_get::<Value>("ignore_error_stats_update"),
+        Ok(Value::Boolean(true))
+    ) {
+        // The command's own error was counted when it ran; EVAL still counts as failed.
+        ctx.out.error(&msg);
+        eval_failed(ctx, args);
+        return Ok(());
+    }
     Err(Error::from(String::from_utf8_lossy(&msg).into_owned()))
+}
+
+/// Counts a failed call of the running EVAL whose error stats were already counted.
+fn eval_failed(ctx: &mut Ctx, args: &Args) {
+    if let Some(i) = registry().find(&args[0]) {
+        ctx.st.cmdstats[i].failed += 1;
+    }
 }
 
 fn lua_fail(e: mlua::Error) -> Error {
@@ -919,6 +983,10 @@ struct Run {
     /// The script client's database (SELECT inside a script changes it alone).
     db: usize,
     read_only: bool,
+    /// Memory was over maxmemory at the start and the script may not ignore it.
+    deny_oom: bool,
+    /// A write command already ran: later ones cannot be refused half-way.
+    write_dirty: bool,
     shared: Rc<Shared>,
 }
 
@@ -955,7 +1023,23 @@ fn redis_call(
         ranges.push((start, buf.len()));
     }
     let cargs = Args::new(&buf, &ranges);
-    if let Err(e) = check_call(&cargs, run.read_only) {
+    // Writes refused by the server's state: failed persistence, too few replicas.
+    let write_denied = if super::persist::writes_denied(ctx.st) {
+        Some(MISCONF)
+    } else if ctx.st.cfg.min_replicas_to_write > 0
+        && !super::repl::enough_replicas(ctx.st, ctx.conns)
+    {
+        Some("-NOREPLICAS Not enough good replicas to write.")
+    } else {
+        None
+    };
+    if let Err((idx, e)) = check_call(&cargs, run, write_denied) {
+        // Redis's afterErrorReply and ERROR_COMMAND_REJECTED for the refused command.
+        if let Some(i) = idx {
+            ctx.st.cmdstats[i].rejected += 1;
+        }
+        ctx.st
+            .count_error(e.strip_prefix('-').unwrap_or("ERR").as_bytes());
         let t = err_table(lua, e.as_bytes())?;
         t.raw_set("ignore_error_stats_update", true)?;
         if raise_errors {
@@ -970,6 +1054,7 @@ fn redis_call(
     {
         let mut sub = Ctx::new(ctx.st, ctx.conns, ctx.id, run.db, &mut out);
         sub.in_exec = true;
+        sub.in_script = true;
         dispatch(&mut sub, &cargs);
         run.db = sub.db;
     }
@@ -987,28 +1072,47 @@ fn redis_call(
     Ok(v)
 }
 
+/// `persist::ERR_MISCONF` with its dash, as scripts see Redis's shared error.
+const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
 /// Redis's `scriptCall` checks before a command runs from a script.
-fn check_call(args: &Args, read_only: bool) -> Result<(), &'static str> {
+fn check_call(
+    args: &Args,
+    run: &mut Run,
+    write_denied: Option<&'static str>,
+) -> Result<(), (Option<usize>, &'static str)> {
     let reg = registry();
     let Some(mut idx) = reg.find(&args[0]) else {
-        return Err("Unknown Redis command called from script");
+        return Err((None, "Unknown Redis command called from script"));
     };
     if !reg.all[idx].subs.is_empty() && args.len() >= 2 {
         match reg.find_sub(idx, &args[1]) {
             Some(s) => idx = s,
-            None => return Err("Unknown Redis command called from script"),
+            None => return Err((None, "Unknown Redis command called from script")),
         }
     }
+    let refuse = |msg| Err((Some(idx), msg));
     let cmd = reg.all[idx].cmd;
     let argc = args.len() as i32;
     if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
-        return Err("Wrong number of args calling Redis command from script");
+        return refuse("Wrong number of args calling Redis command from script");
     }
     if cmd.flags & NOSCRIPT != 0 {
-        return Err("This Redis command is not allowed from script");
+        return refuse("This Redis command is not allowed from script");
     }
-    if read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
-        return Err("Write commands are not allowed from read-only scripts.");
+    if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
+        return refuse("Write commands are not allowed from read-only scripts.");
+    }
+    if cmd.flags & WRITE != 0 && !run.write_dirty {
+        if let Some(e) = write_denied {
+            return refuse(e);
+        }
+    }
+    if run.deny_oom && !run.write_dirty && cmd.flags & DENYOOM != 0 {
+        return refuse("-OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    if cmd.flags & WRITE != 0 {
+        run.write_dirty = true;
     }
     Ok(())
 }
@@ -1145,14 +1249,19 @@ fn resp_to_lua(lua: &Lua, b: &[u8], pos: &mut usize) -> mlua::Result<Value> {
     })
 }
 
+/// The error replies a script's result holds: their text, and whether Redis's stats already counted them
+/// (`ignore_error_stats_update`).
+type Errs = Vec<(Vec<u8>, bool)>;
+
 /// Redis's reply to a too deeply nested result (its Lua stack check).
 const MAX_DEPTH: usize = 1000;
 
 /// A Lua value as the script's reply, as Redis's `luaReplyToRedisReply`; `resp2_bools` when the script
 /// did not switch to RESP3 (booleans then become 1 and null).
-fn to_reply(out: &mut Out, v: &Value, resp2_bools: bool, depth: usize) {
+fn to_reply(out: &mut Out, v: &Value, resp2_bools: bool, depth: usize, errs: &mut Errs) {
     if depth > MAX_DEPTH {
         out.error(b"ERR reached lua stack limit");
+        errs.push((b"ERR reached lua stack limit".to_vec(), false));
         return;
     }
     match v {
@@ -1170,27 +1279,29 @@ fn to_reply(out: &mut Out, v: &Value, resp2_bools: bool, depth: usize) {
         }
         Value::Integer(n) => out.int(*n),
         Value::Number(n) => out.int(lua_to_i64(*n)),
-        Value::Table(t) => table_reply(out, t, resp2_bools, depth),
+        Value::Table(t) => table_reply(out, t, resp2_bools, depth, errs),
         _ => out.null(),
     }
 }
 
 /// C's `(long long)` of a double, as x86-64 does it (out of range gives i64::MIN).
 fn lua_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_776e18 || n < -9.223_372_036_854_776e18 {
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
         i64::MIN
     } else {
         n as i64
     }
 }
 
-fn table_reply(out: &mut Out, t: &Table, resp2_bools: bool, depth: usize) {
+fn table_reply(out: &mut Out, t: &Table, resp2_bools: bool, depth: usize, errs: &mut Errs) {
     let get = |k: &str| t.raw_get::<Value>(k).unwrap_or(Value::Nil);
     if let Value::String(e) = get("err") {
         let mut msg = b"-".to_vec();
         msg.extend_from_slice(&e.as_bytes());
         // addReplyErrorFormat: the text goes out as given after the dash.
         out.error(&msg[1..]);
+        let counted = matches!(get("ignore_error_stats_update"), Value::Boolean(true));
+        errs.push((msg[1..].to_vec(), counted));
         return;
     }
     if let Value::String(s) = get("ok") {
@@ -1258,8 +1369,8 @@ fn table_reply(out: &mut Out, t: &Table, resp2_bools: bool, depth: usize) {
         let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(|p| p.ok()).collect();
         out.map(pairs.len());
         for (k, v) in &pairs {
-            to_reply(out, k, resp2_bools, depth + 1);
-            to_reply(out, v, resp2_bools, depth + 1);
+            to_reply(out, k, resp2_bools, depth + 1, errs);
+            to_reply(out, v, resp2_bools, depth + 1, errs);
         }
         return;
     }
@@ -1270,7 +1381,7 @@ fn table_reply(out: &mut Out, t: &Table, resp2_bools: bool, depth: usize) {
             .collect();
         out.set(keys.len());
         for k in &keys {
-            to_reply(out, k, resp2_bools, depth + 1);
+            to_reply(out, k, resp2_bools, depth + 1, errs);
         }
         return;
     }
@@ -1283,7 +1394,7 @@ fn table_reply(out: &mut Out, t: &Table, resp2_bools: bool, depth: usize) {
     }
     out.array(items.len());
     for v in &items {
-        to_reply(out, v, resp2_bools, depth + 1);
+        to_reply(out, v, resp2_bools, depth + 1, errs);
     }
 }
 
@@ -1462,6 +1573,11 @@ mod tests {
         // lrand48's first outputs from its default seed.
         assert_eq!(next_rand48(&s), 851401618);
         assert_eq!(next_rand48(&s), 1804928587);
+    }
+
+    #[test]
+    fn misconf_text_is_persists_own() {
+        assert_eq!(&MISCONF[1..], crate::cmd::persist::ERR_MISCONF);
     }
 
     #[test]

@@ -625,6 +625,12 @@ fn info_memory(st: &State, s: &mut String) {
     line(s, "used_memory_rss_human", bytes_to_human(rss));
     line(s, "total_system_memory", total);
     line(s, "total_system_memory_human", bytes_to_human(total));
+    let (lua, scripts, script_bytes) = super::script::memory(st);
+    line(s, "used_memory_lua", lua);
+    line(s, "used_memory_vm_eval", lua);
+    line(s, "used_memory_lua_human", bytes_to_human(lua as u64));
+    line(s, "used_memory_scripts_eval", script_bytes);
+    line(s, "number_of_cached_scripts", scripts);
     line(s, "maxmemory", st.cfg.maxmemory);
     line(s, "maxmemory_human", bytes_to_human(st.cfg.maxmemory));
     line(s, "maxmemory_policy", &st.cfg.maxmemory_policy);
