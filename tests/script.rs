@@ -128,6 +128,35 @@ const SCRIPTS: &[(&str, &[&str])] = &[
     ("return math.random(0)", &["0"]),
     ("return type(math.random())", &["0"]),
     ("return coroutine.running()", &["0"]),
+    ("return {1, {err = 'E1 x'}, 3}", &["0"]),
+    ("return redis.call('set', 'n', 1/3)", &["0"]),
+    ("return redis.call('get', 'n')", &["0"]),
+    ("return redis.call('set', 'n', 1e20)", &["0"]),
+    ("return redis.call('get', 'n')", &["0"]),
+    ("return {1e20, -1e20, -2.5}", &["0"]),
+    ("KEYS[1] = 'x' return KEYS", &["1", "a"]),
+    ("local ok, e = pcall(function() local x = nil; return x.y end) return e", &["0"]),
+    ("local ok, e = pcall(redis.call) return e", &["0"]),
+    ("return redis.pcall('hset', 'nh')", &["0"]),
+    ("local t = redis.pcall('nosuch') return {t['err'], tostring(t['ignore_error_stats_update'])}", &["0"]),
+    ("return redis.call('echo', 12.5)", &["0"]),
+    ("return redis.call('echo', true)", &["0"]),
+    ("math.randomseed(42) return {math.random(100), math.random(1, 100), tostring(math.random())}", &["0"]),
+    ("return redis.call('SeT', 'k', 'v')", &["0"]),
+    ("return redis.status_reply('a\r\nb')", &["0"]),
+    ("return redis.error_reply('a\r\nb')", &["0"]),
+    ("error('x\ny')", &["0"]),
+    ("return string.gsub('hello', 'l', 'L')", &["0"]),
+    ("math = nil", &["0"]),
+    ("string.len = nil", &["0"]),
+    ("local g = getmetatable(_G) g.__index = {}", &["0"]),
+    ("return loadstring(string.dump(function() return 1 end))", &["0"]),
+    ("return redis.call('subscribe', 'x')", &["0"]),
+    ("return redis.call('sort', 'nosuch')", &["0"]),
+    ("redis.call('sadd', 'sortme', 'b', 'a', 'c') return redis.call('sort', 'sortme', 'by', 'nosort')", &["0"]),
+    ("return redis.call('xread', 'block', '0', 'streams', 's', '$')", &["0"]),
+    ("#!lua flags=no-writes,allow-oom\nreturn 1", &["0"]),
+    ("#!lua flags=\nreturn 1", &["0"]),
     // Shebang flags.
     ("#!lua flags=no-writes\nreturn redis.call('set', 'a', '1')", &["0"]),
     ("#!lua flags=no-writes\nreturn redis.call('get', 'sk')", &["0"]),
@@ -198,6 +227,39 @@ fn script_cache_matches_redis() {
             Cmp::Exact,
         );
         run(&["eval_ro", "#!lua\nreturn 1", "0"], Cmp::Exact);
+        run(
+            &["eval_ro", "return redis.call('publish', 'ch', 'm')", "0"],
+            Cmp::Exact,
+        );
+        run(
+            &["eval_ro", "return redis.call('pfcount', 'hll')", "0"],
+            Cmp::Exact,
+        );
+        // Error statistics as Redis keeps them.
+        run(&["config", "resetstat"], Cmp::Exact);
+        run(
+            &["eval", "return redis.call('select', 99)", "0"],
+            Cmp::Exact,
+        );
+        run(
+            &["eval", "return redis.pcall('select', 99)", "0"],
+            Cmp::Exact,
+        );
+        run(
+            &["eval", "local t = redis.pcall('select', 99) return 1", "0"],
+            Cmp::Exact,
+        );
+        run(&["eval", "return redis.call('nosuch')", "0"], Cmp::Exact);
+        run(&["eval", "return {err = 'MINE x'}", "0"], Cmp::Exact);
+        run(
+            &[
+                "eval",
+                "return redis.error_reply('MY_ERR_CODE custom')",
+                "0",
+            ],
+            Cmp::Exact,
+        );
+        run(&["info", "errorstats"], Cmp::Exact);
         run(
             &["eval_ro", "#!lua flags=no-writes\nreturn 1", "0"],
             Cmp::Exact,

@@ -245,7 +245,7 @@ end
 local real = {}
 for k, v in next, G do real[k] = v end
 for k in next, real do orawset(G, k, nil) end
-real.dofile, real.loadfile, real.print, real.module, real.require, real.package = nil
+real.dofile, real.loadfile, real.print, real.module, real.require, real.package, real.newproxy = nil
 real.pcall = pcall
 real.redis = proxy(redis)
 real.string = proxy(real.string)
@@ -1100,7 +1100,10 @@ fn check_call(
     if cmd.flags & NOSCRIPT != 0 {
         return refuse("This Redis command is not allowed from script");
     }
-    if run.read_only && cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
+    // PUBLISH and SPUBLISH are may-replicate in Redis too, a flag ferrokv's table leaves to EVAL and PFCOUNT.
+    let may_replicate =
+        cmd.flags & MAY_REPLICATE != 0 || matches!(cmd.name, "publish" | "spublish");
+    if run.read_only && (cmd.flags & WRITE != 0 || may_replicate) {
         return refuse("Write commands are not allowed from read-only scripts.");
     }
     if cmd.flags & WRITE != 0 && !run.write_dirty {
