@@ -151,6 +151,8 @@ pub struct Config {
     /// Commands taking at least this many microseconds go to the slow log (negative: none, 0: all).
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// Milliseconds a script may run before it is aborted (Redis: before it answers BUSY to others).
+    pub busy_reply_threshold: u64,
     /// Milliseconds from which the latency monitor records an event (0: off).
     pub latency_monitor_threshold: u64,
     /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
@@ -231,6 +233,7 @@ impl Default for Config {
             lfu_decay_time: 1,
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
+            busy_reply_threshold: 5000,
             latency_monitor_threshold: 0,
             latency_tracking: true,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
@@ -905,6 +908,18 @@ pub static PARAMS: &[Param] = &[
         get: |_| String::new(),
         set: set_replicaof,
     },
+    field!(
+        "busy-reply-threshold",
+        Mutable,
+        busy_reply_threshold,
+        int(0, i64::MAX)
+    ),
+    field!(
+        "lua-time-limit",
+        Mutable,
+        busy_reply_threshold,
+        int(0, i64::MAX)
+    ),
     field!(
         "slowlog-max-len",
         Mutable,

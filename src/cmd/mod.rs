@@ -29,6 +29,7 @@ pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
+pub mod script;
 pub mod server;
 pub mod set;
 pub mod slowlog;
@@ -210,6 +211,7 @@ const FAMILIES: &[&[Cmd]] = &[
     monitor::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    script::COMMANDS,
     pubsub::COMMANDS,
     bitops::COMMANDS,
     zset::COMMANDS,
@@ -361,6 +363,8 @@ pub struct Ctx<'a> {
     pub still_blocked: bool,
     /// Running queued commands inside EXEC: blocking commands must not block.
     pub in_exec: bool,
+    /// Running a command from a Lua script (Redis's CLIENT_SCRIPT); `in_exec` is set too.
+    pub in_script: bool,
     /// `out.buf` is the shared reply arena (other clients' replies of this iteration are in it), not the
     /// client's own buffer.
     pub arena_in_out: bool,
@@ -392,6 +396,7 @@ impl<'a> Ctx<'a> {
             reexec: false,
             still_blocked: false,
             in_exec: false,
+            in_script: false,
             arena_in_out: false,
             prop: repl::Propagate::AsIs,
             ready_key: None,

@@ -1,7 +1,7 @@
 //! Server commands: SHUTDOWN, INFO, CONFIG, COMMAND, DEBUG, TIME, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL,
-//! SWAPDB, and the scripting family (FUNCTION, SCRIPT, EVAL*, FCALL*), which answers as a server with no
-//! scripting engine: nothing is loaded, so listing, flushing and killing succeed or say there is nothing,
-//! and anything that would run code is refused with `ERR ferrokv has no scripting engine`.
+//! SWAPDB, and the functions family (FUNCTION, FCALL*), which answers as a server with no function engine:
+//! nothing is loaded, so listing, flushing and killing succeed or say there is nothing, and anything that
+//! would run code is refused with `ERR ferrokv has no scripting engine`. EVAL and SCRIPT live in `script`.
 //!
 //! These are rare commands: they may allocate and format freely. Replies and errors follow Redis 7.0.15.
 
@@ -18,9 +18,9 @@ mod keyspecs;
 
 use super::{
     err, registry, Args, Cmd, CmdResult, Ctx, Error, Registered, ADMIN, ALLOW_BUSY, BLOCKING,
-    DENYOOM, ERR_NOT_INT, ERR_NO_KEY, ERR_SYNTAX, FAST, FLAG_NAMES, LOADING, MAY_REPLICATE,
-    NOSCRIPT, NO_MANDATORY_KEYS, NO_MULTI, ONLY_SENTINEL, PUBSUB, READONLY, SENTINEL, SKIP_MONITOR,
-    STALE, WRITE,
+    DENYOOM, ERR_NO_KEY, ERR_SYNTAX, FAST, FLAG_NAMES, LOADING, MAY_REPLICATE, NOSCRIPT,
+    NO_MANDATORY_KEYS, NO_MULTI, ONLY_SENTINEL, PUBSUB, READONLY, SENTINEL, SKIP_MONITOR, STALE,
+    WRITE,
 };
 use crate::config::{find_param, Param, PARAMS};
 use crate::protocol::Out;
@@ -116,38 +116,6 @@ pub static COMMANDS: &[Cmd] = &[
             "Depends on subcommand.",
         )
         .subs(FUNCTION_SUBS),
-    Cmd::new("script", -2, 0, (0, 0, 0), container)
-        .doc(
-            "scripting",
-            "2.6.0",
-            "A container for Lua scripts management commands",
-            "Depends on subcommand.",
-        )
-        .subs(SCRIPT_SUBS),
-    Cmd::new("eval", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), eval).doc(
-        "scripting",
-        "2.6.0",
-        "Execute a Lua script server side",
-        "Depends on the script that is executed.",
-    ),
-    Cmd::new("eval_ro", -3, SCRIPT_RUN | READONLY, (0, 0, 0), eval).doc(
-        "scripting",
-        "7.0.0",
-        "Execute a read-only Lua script server side",
-        "Depends on the script that is executed.",
-    ),
-    Cmd::new("evalsha", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), evalsha).doc(
-        "scripting",
-        "2.6.0",
-        "Execute a Lua script server side",
-        "Depends on the script that is executed.",
-    ),
-    Cmd::new("evalsha_ro", -3, SCRIPT_RUN | READONLY, (0, 0, 0), evalsha).doc(
-        "scripting",
-        "7.0.0",
-        "Execute a read-only Lua script server side",
-        "Depends on the script that is executed.",
-    ),
     Cmd::new("fcall", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), no_scripting).doc(
         "scripting",
         "7.0.0",
@@ -318,47 +286,8 @@ static FUNCTION_SUBS: &[Cmd] = &[
     ),
 ];
 
-static SCRIPT_SUBS: &[Cmd] = &[
-    Cmd::new("load", 3, NOSCRIPT | STALE, (0, 0, 0), no_scripting).doc(
-        "scripting",
-        "2.6.0",
-        "Load the specified Lua script into the script cache.",
-        "O(N) with N being the length in bytes of the script body.",
-    ),
-    Cmd::new("exists", -3, NOSCRIPT, (0, 0, 0), script_exists).doc(
-        "scripting",
-        "2.6.0",
-        "Check existence of scripts in the script cache.",
-        "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
-    ),
-    Cmd::new("flush", -2, NOSCRIPT, (0, 0, 0), script_flush).doc(
-        "scripting",
-        "2.6.0",
-        "Remove all the scripts from the script cache.",
-        "O(N) with N being the number of scripts in cache",
-    ),
-    Cmd::new("kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), not_busy).doc(
-        "scripting",
-        "2.6.0",
-        "Kill the script currently in execution.",
-        "O(1)",
-    ),
-    Cmd::new("debug", 3, NOSCRIPT, (0, 0, 0), no_scripting).doc(
-        "scripting",
-        "3.2.0",
-        "Set the debug mode for executed scripts.",
-        "O(1)",
-    ),
-    Cmd::new("help", 2, LS, (0, 0, 0), script_help).doc(
-        "scripting",
-        "5.0.0",
-        "Show helpful text about the different subcommands",
-        "O(1)",
-    ),
-];
-
 /// A container called with a subcommand the dispatcher did not resolve; arity keeps this unreachable.
-fn container(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+pub(crate) fn container(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
     err(ERR_SYNTAX)
 }
 
@@ -696,6 +625,12 @@ fn info_memory(st: &State, s: &mut String) {
     line(s, "used_memory_rss_human", bytes_to_human(rss));
     line(s, "total_system_memory", total);
     line(s, "total_system_memory_human", bytes_to_human(total));
+    let (lua, scripts, script_bytes) = super::script::memory(st);
+    line(s, "used_memory_lua", lua);
+    line(s, "used_memory_vm_eval", lua);
+    line(s, "used_memory_lua_human", bytes_to_human(lua as u64));
+    line(s, "used_memory_scripts_eval", script_bytes);
+    line(s, "number_of_cached_scripts", scripts);
     line(s, "maxmemory", st.cfg.maxmemory);
     line(s, "maxmemory_human", bytes_to_human(st.cfg.maxmemory));
     line(s, "maxmemory_policy", &st.cfg.maxmemory_policy);
@@ -2044,39 +1979,15 @@ fn debug_protocol(out: &mut Out, kind: &[u8]) -> CmdResult {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Scripting: FUNCTION, SCRIPT, EVAL*, FCALL*
+// Functions: FUNCTION, FCALL*
 
-/// FUNCTION LOAD, SCRIPT LOAD, SCRIPT DEBUG, FCALL, FCALL_RO: there is no engine to run code.
+/// FUNCTION LOAD, FCALL, FCALL_RO: there is no engine to run functions.
 pub fn no_scripting(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
     err(ERR_NO_SCRIPTING)
 }
 
-/// Redis's numkeys checks of EVAL and EVALSHA, which come before the script is looked at.
-fn check_numkeys(args: &Args) -> CmdResult {
-    let n = crate::util::parse_i64(&args[2]).ok_or(Error::from(ERR_NOT_INT))?;
-    if n > args.len() as i64 - 3 {
-        return err("ERR Number of keys can't be greater than number of args");
-    }
-    if n < 0 {
-        return err("ERR Number of keys can't be negative");
-    }
-    Ok(())
-}
-
-/// EVAL script numkeys [key [key ...]] [arg [arg ...]] (and EVAL_RO)
-pub fn eval(_ctx: &mut Ctx, args: &Args) -> CmdResult {
-    check_numkeys(args)?;
-    err(ERR_NO_SCRIPTING)
-}
-
-/// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]] (and EVALSHA_RO): the script cache is always
-/// empty, so this is Redis's NOSCRIPT, which clients answer by falling back to EVAL.
-pub fn evalsha(_ctx: &mut Ctx, args: &Args) -> CmdResult {
-    check_numkeys(args)?;
-    err("NOSCRIPT No matching script. Please use EVAL.")
-}
-
-/// FUNCTION KILL, SCRIPT KILL: nothing ever runs.
+/// FUNCTION KILL, SCRIPT KILL: nothing runs while a command is served (a script runs to its end, or past
+/// busy-reply-threshold to its abort, within its EVAL).
 pub fn not_busy(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
     err("NOTBUSY No scripts in execution right now.")
 }
@@ -2183,39 +2094,6 @@ pub fn function_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "    Delete all the libraries.",
             "DUMP",
             "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
-        ],
-    );
-    Ok(())
-}
-
-/// SCRIPT EXISTS sha1 [sha1 ...]
-pub fn script_exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    ctx.out.array(args.len() - 2);
-    for _ in 2..args.len() {
-        ctx.out.int(0);
-    }
-    Ok(())
-}
-
-/// SCRIPT FLUSH [ASYNC | SYNC]
-pub fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    check_flush_mode(args, "ERR SCRIPT FLUSH only support SYNC|ASYNC option")?;
-    ctx.out.ok();
-    Ok(())
-}
-
-/// SCRIPT HELP
-pub fn script_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    reply_help(
-        ctx.out,
-        "SCRIPT",
-        &[
-            "EXISTS <sha1> [<sha1> ...]",
-            "    Return information about the existence of the scripts in the script cache.",
-            "FLUSH [ASYNC|SYNC]",
-            "    Flush the Lua scripts cache. Very dangerous on replicas.",
-            "KILL",
-            "    Kill the currently executing Lua script.",
         ],
     );
     Ok(())

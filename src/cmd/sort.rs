@@ -266,8 +266,9 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
         Some(Value::ZSet(_)) => Kind::ZSet,
         Some(_) => return err(ERR_WRONGTYPE),
     };
-    // An unsorted set would come out in an order that depends on its layout, so a stored one is sorted.
-    if o.dontsort && matches!(kind, Kind::Set) && o.store.is_some() {
+    // An unsorted set would come out in an order that depends on its layout, so a stored one (or one a
+    // script reads) is sorted.
+    if o.dontsort && matches!(kind, Kind::Set) && (o.store.is_some() || ctx.in_script) {
         o.dontsort = false;
         o.alpha = true;
         o.by = None;

@@ -814,6 +814,13 @@ fn parse_read<'a>(ctx: &Ctx, args: &Args<'a>, group_cmd: bool) -> Result<ReadArg
         let more = argc - i - 1;
         let o = &args[i];
         if eq_ci(o, b"block") && more > 0 {
+            if ctx.in_script {
+                // Redis's special case for Lua (its CLIENT_SCRIPT check), before the timeout is read.
+                return Err(Error::from(format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(&args[0])
+                )));
+            }
             i += 1;
             let t = ll_msg(&args[i], "ERR timeout is not an integer or out of range")?;
             if t < 0 {

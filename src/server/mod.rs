@@ -118,6 +118,8 @@ pub struct State {
     pub listeners: Option<listen::Listeners>,
     /// SLOWLOG entries, LATENCY events and per-command latency histograms.
     pub slowlog: cmd::slowlog::Monitor,
+    /// The Lua interpreter and script cache, created by the first EVAL or SCRIPT LOAD.
+    pub scripting: Option<Box<cmd::script::Scripting>>,
 }
 
 /// Unix time in milliseconds.
@@ -150,6 +152,7 @@ impl State {
             start_ms: now,
             started: Instant::now(),
             slowlog: Default::default(),
+            scripting: None,
             rng,
             shutdown: None,
             next_client_id: 1,
