@@ -566,13 +566,26 @@ fn scripted_against_real_redis() {
         for (who, args) in script {
             let a: Vec<&[u8]> = args.iter().map(|x| x.as_bytes()).collect();
             conns[*who].send(&common::encode(&a));
-            // Every command here produces replies on its own connection only; messages to the others
-            // are read right after, in connection order, with a PING as a fence where needed.
-            std::thread::sleep(Duration::from_millis(30));
+            // Every command here answers on its own connection; messages to the others go out in the
+            // same event-loop turn. So wait for the answer (however loaded the machine), give the other
+            // sockets a moment, then read everything, in connection order.
+            let mut first = Vec::new();
+            let mut buf = [0u8; 65536];
+            conns[*who]
+                .stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            if let Ok(n) = conns[*who].stream.read(&mut buf) {
+                first.extend_from_slice(&buf[..n]);
+            }
+            std::thread::sleep(Duration::from_millis(20));
             for (i, c) in conns.iter_mut().enumerate() {
                 c.stream.set_nonblocking(true).unwrap();
-                let mut got = Vec::new();
-                let mut buf = [0u8; 65536];
+                let mut got = if i == *who {
+                    std::mem::take(&mut first)
+                } else {
+                    Vec::new()
+                };
                 while let Ok(n) = c.stream.read(&mut buf) {
                     if n == 0 {
                         break;
