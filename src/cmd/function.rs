@@ -285,7 +285,8 @@ fn read_register_args(lua: &Lua, a: MultiValue) -> Result<Def, &'static str> {
         return Err("wrong number of arguments to redis.register_function");
     }
     if a.len() == 2 {
-        let name = lua_string(lua, &a[0]).ok_or("first argument to redis.register_function must be a string")?;
+        let name = lua_string(lua, &a[0])
+            .ok_or("first argument to redis.register_function must be a string")?;
         let Value::Function(func) = &a[1] else {
             return Err("second argument to redis.register_function must be a function");
         };
@@ -309,12 +310,15 @@ fn read_register_args(lua: &Lua, a: MultiValue) -> Result<Def, &'static str> {
                 "function_name argument given to redis.register_function must be a string",
             )?);
         } else if eq_ci(&key, b"description") {
-            desc = Some(lua_string(lua, &v).ok_or(
-                "description argument given to redis.register_function must be a string",
-            )?);
+            desc =
+                Some(lua_string(lua, &v).ok_or(
+                    "description argument given to redis.register_function must be a string",
+                )?);
         } else if eq_ci(&key, b"callback") {
             let Value::Function(f) = v else {
-                return Err("callback argument given to redis.register_function must be a function");
+                return Err(
+                    "callback argument given to redis.register_function must be a function",
+                );
             };
             func = Some(f);
         } else if eq_ci(&key, b"flags") {
@@ -395,7 +399,8 @@ fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
         return err("ERR Function not found");
     };
     let (func, flags, name) = (def.func.clone(), def.flags, lossy(&def.name));
-    let n = crate::util::parse_i64(&args[2]).ok_or(Error::from("ERR Bad number of keys provided"))?;
+    let n =
+        crate::util::parse_i64(&args[2]).ok_or(Error::from("ERR Bad number of keys provided"))?;
     if n > args.len() as i64 - 3 {
         return err("ERR Number of keys can't be greater than number of args");
     }
@@ -403,7 +408,11 @@ fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
         return err("ERR Number of keys can't be negative");
     }
     let nkeys = n as usize;
-    let lua = fs.engine().map_err(|e| Error::from(format!("ERR {e}")))?.lua().clone();
+    let lua = fs
+        .engine()
+        .map_err(|e| Error::from(format!("ERR {e}")))?
+        .lua()
+        .clone();
     let array = |items: &mut dyn Iterator<Item = &[u8]>| -> mlua::Result<mlua::Table> {
         let t = lua.create_table()?;
         for (i, a) in items.enumerate() {
@@ -567,17 +576,16 @@ pub fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Append,
         Replace,
     }
-    let policy = match args.get(3) {
-        None => Policy::Append,
-        Some(p) if eq_ci(p, b"append") => Policy::Append,
-        Some(p) if eq_ci(p, b"replace") => Policy::Replace,
-        Some(p) if eq_ci(p, b"flush") => Policy::Flush,
-        Some(_) => {
-            return err(
+    let policy =
+        match args.get(3) {
+            None => Policy::Append,
+            Some(p) if eq_ci(p, b"append") => Policy::Append,
+            Some(p) if eq_ci(p, b"replace") => Policy::Replace,
+            Some(p) if eq_ci(p, b"flush") => Policy::Flush,
+            Some(_) => return err(
                 "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
-            )
-        }
-    };
+            ),
+        };
     let data = &args[2];
     if !rdb::verify(data) {
         return err("ERR DUMP payload version or checksum are wrong");
@@ -693,8 +701,7 @@ pub fn memory(st: &State) -> (usize, usize, usize, usize) {
     // An idle Redis 7.0 reports its fresh interpreter's size and its bookkeeping.
     let vm = fs.engine.as_ref().map_or(33792, |e| e.lua().used_memory());
     let overhead = 200
-        + fs
-            .libs
+        + fs.libs
             .iter()
             .map(|l| 64 + l.name.len() + l.code.len() + l.funcs.len() * 96)
             .sum::<usize>();

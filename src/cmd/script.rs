@@ -449,7 +449,9 @@ impl Scripting {
         if sh.killed.get() {
             return Err(LOAD_TIMEOUT.as_bytes().to_vec());
         }
-        let mut vals = res.map_err(|e| format!("ERR {e}").into_bytes())?.into_iter();
+        let mut vals = res
+            .map_err(|e| format!("ERR {e}").into_bytes())?
+            .into_iter();
         if matches!(vals.next(), Some(Value::Boolean(true))) {
             return Ok(());
         }

@@ -636,10 +636,18 @@ fn info_memory(st: &State, s: &mut String) {
     line(s, "number_of_libraries", libraries);
     line(s, "used_memory_vm_functions", vm_functions);
     line(s, "used_memory_vm_total", vm_functions + lua);
-    line(s, "used_memory_vm_total_human", bytes_to_human((vm_functions + lua) as u64));
+    line(
+        s,
+        "used_memory_vm_total_human",
+        bytes_to_human((vm_functions + lua) as u64),
+    );
     line(s, "used_memory_functions", function_bytes);
     line(s, "used_memory_scripts", function_bytes + script_bytes);
-    line(s, "used_memory_scripts_human", bytes_to_human((function_bytes + script_bytes) as u64));
+    line(
+        s,
+        "used_memory_scripts_human",
+        bytes_to_human((function_bytes + script_bytes) as u64),
+    );
     line(s, "maxmemory", st.cfg.maxmemory);
     line(s, "maxmemory_human", bytes_to_human(st.cfg.maxmemory));
     line(s, "maxmemory_policy", &st.cfg.maxmemory_policy);
