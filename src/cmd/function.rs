@@ -18,10 +18,7 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, MultiValue, Value};
 
-use super::script::{
-    self, RunTarget, Scripting, Shared, F_ALLOW_CROSS_SLOT, F_ALLOW_OOM, F_ALLOW_STALE,
-    F_NO_CLUSTER, F_NO_WRITES,
-};
+use super::script::{self, lua_array, RunTarget, Scripting, Shared, SCRIPT_FLAGS};
 use super::server::{lossy, reply_help};
 use super::{err, Args, CmdResult, Ctx, Error};
 use crate::server::State;
@@ -32,15 +29,6 @@ use crate::util::eq_ci;
 
 /// How long a client's FUNCTION LOAD may run the library's code (Redis's LOAD_TIMEOUT_MS).
 const LOAD_TIMEOUT_MS: u64 = 500;
-
-/// The function flags by name, in the order Redis lists them (`scripts_flags_def`).
-const FLAG_NAMES: [(&str, u32); 5] = [
-    ("no-writes", F_NO_WRITES),
-    ("allow-oom", F_ALLOW_OOM),
-    ("allow-stale", F_ALLOW_STALE),
-    ("no-cluster", F_NO_CLUSTER),
-    ("allow-cross-slot-keys", F_ALLOW_CROSS_SLOT),
-];
 
 const ERR_NAME: &str = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
@@ -332,7 +320,7 @@ fn read_register_args(lua: &Lua, a: MultiValue) -> Result<Def, &'static str> {
                     break;
                 }
                 let s = lua_string(lua, &f).ok_or("unknown flag given")?;
-                let (_, bit) = FLAG_NAMES
+                let (_, bit) = SCRIPT_FLAGS
                     .iter()
                     .find(|(n, _)| eq_ci(n.as_bytes(), &s))
                     .ok_or("unknown flag given")?;
@@ -413,15 +401,8 @@ fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
         .map_err(|e| Error::from(format!("ERR {e}")))?
         .lua()
         .clone();
-    let array = |items: &mut dyn Iterator<Item = &[u8]>| -> mlua::Result<mlua::Table> {
-        let t = lua.create_table()?;
-        for (i, a) in items.enumerate() {
-            t.raw_set(i + 1, lua.create_string(a)?)?;
-        }
-        Ok(t)
-    };
-    let tables = array(&mut args.from(3).take(nkeys))
-        .and_then(|k| Ok((k, array(&mut args.from(3 + nkeys))?)))
+    let tables = lua_array(&lua, &mut args.from(3).take(nkeys))
+        .and_then(|k| Ok((k, lua_array(&lua, &mut args.from(3 + nkeys))?)))
         .map_err(|e| Error::from(format!("ERR Error running script: {e}")))?;
     let target = RunTarget {
         func,
@@ -498,7 +479,7 @@ pub fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 None => out.null(),
             }
             out.bulk(b"flags");
-            let names: Vec<&str> = FLAG_NAMES
+            let names: Vec<&str> = SCRIPT_FLAGS
                 .iter()
                 .filter(|(_, bit)| f.flags & bit != 0)
                 .map(|(n, _)| *n)

@@ -131,12 +131,22 @@ const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 const LOAD_TIMEOUT: &str = "ERR FUNCTION LOAD timeout";
 
 // Shebang flags (Redis's SCRIPT_FLAG_*).
-pub(crate) const F_NO_WRITES: u32 = 1;
-pub(crate) const F_ALLOW_OOM: u32 = 1 << 1;
-pub(crate) const F_ALLOW_STALE: u32 = 1 << 2;
-pub(crate) const F_NO_CLUSTER: u32 = 1 << 3;
-pub(crate) const F_ALLOW_CROSS_SLOT: u32 = 1 << 4;
+const F_NO_WRITES: u32 = 1;
+const F_ALLOW_OOM: u32 = 1 << 1;
+const F_ALLOW_STALE: u32 = 1 << 2;
+const F_NO_CLUSTER: u32 = 1 << 3;
+const F_ALLOW_CROSS_SLOT: u32 = 1 << 4;
 const F_EVAL_COMPAT: u32 = 1 << 5;
+
+/// The flags a shebang or a function declares, by name, in the order Redis lists them
+/// (`scripts_flags_def`).
+pub(crate) const SCRIPT_FLAGS: [(&str, u32); 5] = [
+    ("no-writes", F_NO_WRITES),
+    ("allow-oom", F_ALLOW_OOM),
+    ("allow-stale", F_ALLOW_STALE),
+    ("no-cluster", F_NO_CLUSTER),
+    ("allow-cross-slot-keys", F_ALLOW_CROSS_SLOT),
+];
 
 impl Shared {
     pub(crate) fn new() -> Rc<Shared> {
@@ -823,14 +833,10 @@ fn shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
             return Err(format!("Unknown lua shebang option: {p}"));
         };
         for f in list.split(',').filter(|_| !list.is_empty()) {
-            flags |= match f {
-                "no-writes" => F_NO_WRITES,
-                "allow-oom" => F_ALLOW_OOM,
-                "allow-stale" => F_ALLOW_STALE,
-                "no-cluster" => F_NO_CLUSTER,
-                "allow-cross-slot-keys" => F_ALLOW_CROSS_SLOT,
-                _ => return Err(format!("Unexpected flag in script shebang: {f}")),
+            let Some((_, bit)) = SCRIPT_FLAGS.iter().find(|(name, _)| *name == f) else {
+                return Err(format!("Unexpected flag in script shebang: {f}"));
             };
+            flags |= bit;
         }
     }
     Ok((flags, end))
@@ -911,11 +917,7 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     let sha_str = String::from_utf8_lossy(&sha).into_owned();
     let (lua, globals) = (s.lua.clone(), s.globals.clone());
     let set_array = |name: &str, items: &mut dyn Iterator<Item = &[u8]>| -> mlua::Result<()> {
-        let t = lua.create_table()?;
-        for (i, a) in items.enumerate() {
-            t.raw_set(i + 1, lua.create_string(a)?)?;
-        }
-        globals.raw_set(name, t)
+        globals.raw_set(name, lua_array(&lua, items)?)
     };
     let run = |_: &mut Ctx| -> CmdResult {
         set_array("KEYS", &mut args.from(3).take(nkeys))
@@ -931,6 +933,15 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
         fn_args: None,
     };
     run_script(ctx, args, ro, target, |st| st.scripting.as_deref_mut(), run)
+}
+
+/// A Lua array of the strings `items` (KEYS and ARGV, a function's keys and arguments).
+pub(crate) fn lua_array(lua: &Lua, items: &mut dyn Iterator<Item = &[u8]>) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (i, a) in items.enumerate() {
+        t.raw_set(i + 1, lua.create_string(a)?)?;
+    }
+    Ok(t)
 }
 
 /// What `run_script` runs: the compiled script or function, its flags, the name its errors give, the
