@@ -314,6 +314,75 @@ fn libraries_survive_save_and_restart() {
 }
 
 #[test]
+fn odd_payloads_and_libraries_never_bring_the_server_down() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    c.cmds(&["function", "load", LIB_A]);
+    c.cmds(&["function", "load", LIB_B]);
+    let dump = bulk(&c.cmd(&[b"function", b"dump"]));
+    // Every cut and every single-byte change of a good payload, with its checksum made right again.
+    let fix = |mut p: Vec<u8>| {
+        if p.len() >= 10 {
+            let f = p.len() - 8;
+            let crc = crc64(&p[..f]);
+            p[f..].copy_from_slice(&crc.to_le_bytes());
+        }
+        p
+    };
+    assert_eq!(fix(dump.clone()), dump);
+    let mut payloads = Vec::new();
+    for cut in 0..dump.len() {
+        let mut p = dump[..cut].to_vec();
+        p.extend_from_slice(&dump[dump.len() - 10..]);
+        payloads.push(fix(p));
+    }
+    for i in 0..dump.len() - 10 {
+        let mut p = dump.clone();
+        p[i] = p[i].wrapping_add(0x41);
+        payloads.push(fix(p));
+    }
+    for p in &payloads {
+        let r = c.cmd(&[b"function", b"restore", p, b"replace"]);
+        assert!(
+            r[0] == b'+' || r[0] == b'-',
+            "{}",
+            String::from_utf8_lossy(&r)
+        );
+    }
+    for code in [
+        "#!lua name=x\nredis.register_function('f', function() return redis.call('function', 'flush') end)",
+        "#!lua name=y\nredis.register_function('g', function() return redis.call('fcall', 'g', 0) end)",
+        "#!lua name=z\nlocal t = {} for i = 1, 10 do redis.register_function('h' .. i, function() return i end) end",
+        "#!lua name=w\nredis.register_function(string)",
+        "#!lua name=v\0\nredis.register_function('v', function() return 1 end)",
+    ] {
+        let r = c.cmds(&["function", "load", "replace", code]);
+        assert!(r.starts_with('$') || r.starts_with('-'), "{r}");
+    }
+    for f in ["f", "g", "h3", "v"] {
+        let r = c.cmds(&["fcall", f, "0"]);
+        assert!(!r.is_empty(), "{r}");
+    }
+    assert_eq!(c.cmds(&["ping"]), "+PONG\r\n");
+}
+
+/// Redis's CRC64 (Jones, reflected), for payloads the test forges.
+fn crc64(data: &[u8]) -> u64 {
+    let mut crc = 0u64;
+    for &b in data {
+        crc ^= b as u64;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x95AC_9329_AC4B_C9B5
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    crc
+}
+
+#[test]
 fn runaway_function_is_aborted_and_the_server_answers() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();

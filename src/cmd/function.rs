@@ -574,7 +574,7 @@ pub fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let fs = &mut ctx.st.functions;
     let mut restored = Vec::new();
     let mut pos = 0;
-    while data.len() - pos > 10 {
+    while data.len().saturating_sub(pos) > 10 {
         let t = data[pos];
         pos += 1;
         let code = match rdbfile::read_function(t, data, &mut pos) {
