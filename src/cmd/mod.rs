@@ -17,6 +17,7 @@ pub mod bitops;
 pub mod connection;
 pub mod dump;
 pub mod expire;
+pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hll;

@@ -134,6 +134,7 @@ pub fn writes_denied(st: &State) -> bool {
 }
 
 fn save_opts(st: &State) -> SaveOpts<'static> {
+    let functions = st.functions.codes();
     SaveOpts {
         now: crate::server::unix_ms(),
         version: REDIS_VERSION,
@@ -142,6 +143,7 @@ fn save_opts(st: &State) -> SaveOpts<'static> {
         checksum: st.cfg.rdbchecksum,
         save_lru: st.cfg.maxmemory_policy.ends_with("-lru"),
         key_delay_us: st.cfg.rdb_key_save_delay,
+        functions,
     }
 }
 
@@ -477,9 +479,11 @@ fn load_file(st: &mut State, path: &str, replace: bool) -> Result<Loaded, String
     let opts = load_opts(st, replace);
     // Loaded keys are not "new" keys: Redis sends no keyspace event for them.
     crate::store::db::set_notify_logging(0);
-    let loaded = rdbfile::load(&buf, &mut st.dbs, &opts);
+    let mut functions = Vec::new();
+    let loaded = rdbfile::load(&buf, &mut st.dbs, &mut functions, &opts);
     super::notify::apply_flags(st.cfg.notify_keyspace_events);
     let loaded = loaded?;
+    st.functions.load_from_rdb(functions, replace)?;
     st.persist.loaded = loaded;
     Ok(loaded)
 }
@@ -579,6 +583,8 @@ pub fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.touch_all_watched(i, None);
             ctx.st.dbs[i].clear();
         }
+        // Redis's emptyData takes the function libraries too.
+        ctx.st.functions.clear();
     }
     let path = ctx.st.cfg.dbfilename.clone();
     if let Err(e) = load_file(ctx.st, &path, merge) {

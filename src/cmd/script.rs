@@ -128,6 +128,7 @@ const LUA_MEMORY_LIMIT: usize = 1 << 30;
 /// Instructions between two looks at the clock, as Redis's count hook.
 const HOOK_EVERY: u32 = 100_000;
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+const LOAD_TIMEOUT: &str = "ERR FUNCTION LOAD timeout";
 
 // Shebang flags (Redis's SCRIPT_FLAG_*).
 const F_NO_WRITES: u32 = 1;
@@ -137,9 +138,35 @@ const F_NO_CLUSTER: u32 = 1 << 3;
 const F_ALLOW_CROSS_SLOT: u32 = 1 << 4;
 const F_EVAL_COMPAT: u32 = 1 << 5;
 
+/// The flags a shebang or a function declares, by name, in the order Redis lists them
+/// (`scripts_flags_def`).
+pub(crate) const SCRIPT_FLAGS: [(&str, u32); 5] = [
+    ("no-writes", F_NO_WRITES),
+    ("allow-oom", F_ALLOW_OOM),
+    ("allow-stale", F_ALLOW_STALE),
+    ("no-cluster", F_NO_CLUSTER),
+    ("allow-cross-slot-keys", F_ALLOW_CROSS_SLOT),
+];
+
+impl Shared {
+    pub(crate) fn new() -> Rc<Shared> {
+        Rc::new(Shared {
+            running: Cell::new(false),
+            loading: Cell::new(false),
+            start: Cell::new(Instant::now()),
+            limit_ms: Cell::new(0),
+            killed: Cell::new(false),
+            resp3: Cell::new(false),
+            rand48: Cell::new(0x1234_ABCD_330E),
+        })
+    }
+}
+
 /// State shared by the `'static` parts of the Lua API (hook, setresp, math.random) and the running script.
-struct Shared {
+pub(crate) struct Shared {
     running: Cell<bool>,
+    /// A library's code runs (FUNCTION LOAD): the hook's abort is Redis's load timeout instead.
+    loading: Cell<bool>,
     start: Cell<Instant>,
     limit_ms: Cell<u64>,
     killed: Cell<bool>,
@@ -167,6 +194,8 @@ pub struct Scripting {
     /// The real globals behind the protected `_G` proxy (KEYS and ARGV are set here).
     globals: Table,
     runner: Function,
+    /// Runs a library's code with the load-time globals (`loadrun` in the prelude).
+    load_runner: Function,
     shared: Rc<Shared>,
 }
 
@@ -243,6 +272,7 @@ local function proxy(t)
   return p
 end
 local real = {}
+local cur = real
 for k, v in next, G do real[k] = v end
 for k in next, real do orawset(G, k, nil) end
 real.dofile, real.loadfile, real.print, real.module, real.require, real.package, real.newproxy = nil
@@ -272,7 +302,7 @@ end
 protected[G] = true
 local gmeta = {
   __index = function(_, k)
-    local v = real[k]
+    local v = cur[k]
     if v == nil then
       error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
     end
@@ -282,12 +312,53 @@ local gmeta = {
 }
 gmeta.__metatable = proxy(gmeta)
 osetmetatable(G, gmeta)
-local function run(f) take() return oxpcall(f, handler) end
-return real, run
+-- A function (FCALL) gets its keys and arguments as its two parameters; an EVAL script gets none.
+local function run(f, ...)
+  take()
+  if select('#', ...) == 0 then return oxpcall(f, handler) end
+  local keys, argv = ...
+  return oxpcall(function() return f(keys, argv) end, handler)
+end
+-- What a library's code sees while it loads (Redis's library API): `redis` with register_function, log
+-- and the constants, nothing else; no error handler, as Redis runs it with a plain pcall.
+local libredis = {register_function = rt.register, log = redis.log, REDIS_VERSION = version,
+  REDIS_VERSION_NUM = version_num, LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3}
+local libproxy = {}
+protected[libproxy] = true
+osetmetatable(libproxy, {
+  __index = function(_, k)
+    local v = libredis[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro,
+  __metatable = false,
+})
+local libapi = {redis = libproxy}
+local function loadrun(f)
+  take()
+  cur = libapi
+  local ok, e = opcall(f)
+  cur = real
+  if ok then return true end
+  return false, unwrap(e)
+end
+return real, run, loadrun
 "#;
 
 impl Scripting {
     fn new(shared: Rc<Shared>) -> mlua::Result<Scripting> {
+        Scripting::with_register(shared, |_| Ok(None))
+    }
+
+    /// An interpreter whose library API (what a library's code sees while it loads) offers the
+    /// `register_function` that `register` makes; the functions engine passes one, EVAL's none.
+    pub(crate) fn with_register(
+        shared: Rc<Shared>,
+        register: impl FnOnce(&Lua) -> mlua::Result<Option<Function>>,
+    ) -> mlua::Result<Scripting> {
         // SAFETY: the debug library is loaded only to build the error handler, then removed from the
         // globals scripts see; no C module is ever loaded.
         let lua = unsafe {
@@ -341,8 +412,11 @@ impl Scripting {
             lua.create_function(move |lua, a| api_randomseed(lua, &sh, a))?,
         )?;
         rt.raw_set("redis", redis.clone())?;
+        if let Some(f) = register(&lua)? {
+            rt.raw_set("register", f)?;
+        }
         let (major, minor, patch) = version_parts(REDIS_VERSION);
-        let (globals, runner): (Table, Function) =
+        let (globals, runner, load_runner): (Table, Function, Function) =
             lua.load(PRELUDE).set_name("=ferrokv").call((
                 rt.clone(),
                 REDIS_VERSION,
@@ -361,8 +435,59 @@ impl Scripting {
             redis,
             globals,
             runner,
+            load_runner,
             shared,
         })
+    }
+
+    /// The Lua state, for the functions engine's compiles.
+    pub(crate) fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    /// Runs a library's compiled code with the load-time globals and `timeout_ms` (0: none) as its
+    /// limit. The error is Redis's message: an error table's text, or `ERR ` and a raised string.
+    pub(crate) fn load_library(&self, chunk: Function, timeout_ms: u64) -> Result<(), Vec<u8>> {
+        let sh = &self.shared;
+        sh.loading.set(true);
+        sh.killed.set(false);
+        sh.start.set(Instant::now());
+        sh.limit_ms.set(timeout_ms);
+        let res = self.load_runner.call::<MultiValue>(chunk);
+        sh.loading.set(false);
+        self.after_run();
+        if sh.killed.get() {
+            return Err(LOAD_TIMEOUT.as_bytes().to_vec());
+        }
+        let mut vals = res
+            .map_err(|e| format!("ERR {e}").into_bytes())?
+            .into_iter();
+        if matches!(vals.next(), Some(Value::Boolean(true))) {
+            return Ok(());
+        }
+        Err(match vals.next() {
+            Some(Value::Table(t)) => match t.raw_get::<Value>("err") {
+                Ok(v) => lua_str(v).unwrap_or_default().into_bytes(),
+                Err(_) => Vec::new(),
+            },
+            Some(v) => {
+                let mut m = b"ERR ".to_vec();
+                m.extend_from_slice(lua_str(v).unwrap_or_default().as_bytes());
+                m
+            }
+            None => Vec::new(),
+        })
+    }
+
+    /// Puts the plain count hook back after a run the hook aborted.
+    fn after_run(&self) {
+        if self.shared.killed.get() {
+            let sh = self.shared.clone();
+            let _ = self.lua.set_global_hook(
+                HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+                move |lua, _| timeout_hook(lua, &sh),
+            );
+        }
     }
 
     /// Compiles `body` into the cache (unless there already) and returns its SHA1; errors are Redis's
@@ -407,7 +532,7 @@ fn raise(lua: &Lua, v: Value) -> mlua::Error {
 }
 
 /// Raises Redis's error table for `msg` (`luaPushError` + `luaError`).
-fn raise_err(lua: &Lua, msg: &[u8]) -> mlua::Error {
+pub(crate) fn raise_err(lua: &Lua, msg: &[u8]) -> mlua::Error {
     match err_table(lua, msg) {
         Ok(t) => raise(lua, Value::Table(t)),
         Err(e) => e,
@@ -616,7 +741,7 @@ fn api_randomseed(lua: &Lua, sh: &Rc<Shared>, a: MultiValue) -> mlua::Result<Mul
 /// The timeout check of the count hook. Once a script is aborted, every later hook call fails it again
 /// (and the hook fires on every line), so a `pcall` in the script cannot swallow the abort.
 fn timeout_hook(lua: &Lua, sh: &Rc<Shared>) -> mlua::Result<VmState> {
-    if !sh.running.get() {
+    if !sh.running.get() && !sh.loading.get() {
         return Ok(VmState::Continue);
     }
     if !sh.killed.get() {
@@ -624,13 +749,18 @@ fn timeout_hook(lua: &Lua, sh: &Rc<Shared>) -> mlua::Result<VmState> {
         if limit == 0 || (sh.start.get().elapsed().as_millis() as u64) < limit {
             return Ok(VmState::Continue);
         }
-        log::warn!("Lua script ran past busy-reply-threshold ({limit} ms): aborted.");
+        if !sh.loading.get() {
+            log::warn!("Lua script ran past busy-reply-threshold ({limit} ms): aborted.");
+        }
         sh.killed.set(true);
         let sh2 = sh.clone();
         lua.set_global_hook(
             HookTriggers::new().every_line().every_nth_instruction(1000),
             move |lua, _| timeout_hook(lua, &sh2),
         )?;
+    }
+    if sh.loading.get() {
+        return Err(mlua::Error::runtime(LOAD_TIMEOUT));
     }
     Err(mlua::Error::runtime(KILLED))
 }
@@ -703,14 +833,10 @@ fn shebang_flags(body: &[u8]) -> Result<(u32, usize), String> {
             return Err(format!("Unknown lua shebang option: {p}"));
         };
         for f in list.split(',').filter(|_| !list.is_empty()) {
-            flags |= match f {
-                "no-writes" => F_NO_WRITES,
-                "allow-oom" => F_ALLOW_OOM,
-                "allow-stale" => F_ALLOW_STALE,
-                "no-cluster" => F_NO_CLUSTER,
-                "allow-cross-slot-keys" => F_ALLOW_CROSS_SLOT,
-                _ => return Err(format!("Unexpected flag in script shebang: {f}")),
+            let Some((_, bit)) = SCRIPT_FLAGS.iter().find(|(name, _)| *name == f) else {
+                return Err(format!("Unexpected flag in script shebang: {f}"));
             };
+            flags |= bit;
         }
     }
     Ok((flags, end))
@@ -728,15 +854,7 @@ pub fn memory(st: &State) -> (usize, usize, usize) {
 /// The interpreter, created on first use.
 fn scripting(st: &mut State) -> Result<&mut Scripting, Error> {
     if st.scripting.is_none() {
-        let shared = Rc::new(Shared {
-            running: Cell::new(false),
-            start: Cell::new(Instant::now()),
-            limit_ms: Cell::new(0),
-            killed: Cell::new(false),
-            resp3: Cell::new(false),
-            rand48: Cell::new(0x1234_ABCD_330E),
-        });
-        let s = Scripting::new(shared)
+        let s = Scripting::new(Shared::new())
             .map_err(|e| Error::from(format!("ERR Lua initialization failed: {e}")))?;
         st.scripting = Some(Box::new(s));
     }
@@ -796,6 +914,64 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     };
     let script = &s.scripts[&sha];
     let (func, flags) = (script.func.clone(), script.flags);
+    let sha_str = String::from_utf8_lossy(&sha).into_owned();
+    let (lua, globals) = (s.lua.clone(), s.globals.clone());
+    let set_array = |name: &str, items: &mut dyn Iterator<Item = &[u8]>| -> mlua::Result<()> {
+        globals.raw_set(name, lua_array(&lua, items)?)
+    };
+    let run = |_: &mut Ctx| -> CmdResult {
+        set_array("KEYS", &mut args.from(3).take(nkeys))
+            .and_then(|_| set_array("ARGV", &mut args.from(3 + nkeys)))
+            .map_err(lua_fail)?;
+        Ok(())
+    };
+    let target = RunTarget {
+        func,
+        flags,
+        name: &sha_str,
+        cmd: "eval",
+        fn_args: None,
+    };
+    run_script(ctx, args, ro, target, |st| st.scripting.as_deref_mut(), run)
+}
+
+/// A Lua array of the strings `items` (KEYS and ARGV, a function's keys and arguments).
+pub(crate) fn lua_array(lua: &Lua, items: &mut dyn Iterator<Item = &[u8]>) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (i, a) in items.enumerate() {
+        t.raw_set(i + 1, lua.create_string(a)?)?;
+    }
+    Ok(t)
+}
+
+/// What `run_script` runs: the compiled script or function, its flags, the name its errors give, the
+/// command admission checks name, and a function's (keys, args) parameters.
+pub(crate) struct RunTarget<'a> {
+    pub func: Function,
+    pub flags: u32,
+    pub name: &'a str,
+    pub cmd: &'a str,
+    pub fn_args: Option<(Table, Table)>,
+}
+
+/// Runs a script or function of the interpreter `engine` picks, with Redis's checks before it
+/// (scriptPrepareForRun), the redis.call API during it, and its reply or error after it. `setup` runs
+/// once the checks passed (EVAL sets KEYS and ARGV there).
+pub(crate) fn run_script(
+    ctx: &mut Ctx,
+    args: &Args,
+    ro: bool,
+    target: RunTarget,
+    engine: fn(&mut State) -> Option<&mut Scripting>,
+    setup: impl FnOnce(&mut Ctx) -> CmdResult,
+) -> CmdResult {
+    let RunTarget {
+        func,
+        flags,
+        name: sha_str,
+        cmd,
+        fn_args,
+    } = target;
     if flags & F_EVAL_COMPAT == 0 && flags & F_NO_WRITES == 0 && ro {
         return err("ERR Can not execute a script with write flag using *_ro command.");
     }
@@ -804,7 +980,7 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
         // A script that declares flags and may write runs as a write command (Redis's
         // scriptFlagsToCmdFlags): the checks EVAL skipped apply now, with processCommand's texts.
         let denyoom = if flags & F_ALLOW_OOM == 0 { DENYOOM } else { 0 };
-        if let Some(e) = super::server::admission(ctx, WRITE | denyoom, "eval") {
+        if let Some(e) = super::server::admission(ctx, WRITE | denyoom, cmd) {
             return Err(Error::from(e));
         }
     }
@@ -813,26 +989,15 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     // Redis's pre_command_oom_state: whether memory was over maxmemory when the script started.
     let oom = ctx.st.cfg.maxmemory > 0
         && super::server::evict::perform(ctx) == super::server::evict::Evict::Fail;
-    let s = ctx.st.scripting.as_mut().expect("created above");
+    setup(ctx)?;
+    let s = engine(ctx.st).ok_or(Error::from("ERR Lua engine is not initialized"))?;
     let lua = s.lua.clone();
-    let (redis, outside, globals, runner, shared) = (
+    let (redis, outside, runner, shared) = (
         s.redis.clone(),
         s.outside.clone(),
-        s.globals.clone(),
         s.runner.clone(),
         s.shared.clone(),
     );
-    let sha_str = String::from_utf8_lossy(&sha).into_owned();
-    let set_array = |name: &str, items: &mut dyn Iterator<Item = &[u8]>| -> mlua::Result<()> {
-        let t = lua.create_table()?;
-        for (i, a) in items.enumerate() {
-            t.raw_set(i + 1, lua.create_string(a)?)?;
-        }
-        globals.raw_set(name, t)
-    };
-    set_array("KEYS", &mut args.from(3).take(nkeys))
-        .and_then(|_| set_array("ARGV", &mut args.from(3 + nkeys)))
-        .map_err(lua_fail)?;
 
     // The script's replies to other clients' output (PUBLISH) must find the reply arena where they look.
     let arena_swapped = ctx.arena_in_out;
@@ -873,19 +1038,17 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
         })?;
         redis.raw_set("call", call)?;
         redis.raw_set("pcall", pcall)?;
-        let out = runner.call::<MultiValue>(func);
+        let out = match fn_args {
+            Some((keys, argv)) => runner.call::<MultiValue>((func, keys, argv)),
+            None => runner.call::<MultiValue>(func),
+        };
         redis.raw_set("call", outside.clone())?;
         redis.raw_set("pcall", outside)?;
         out
     });
     shared.running.set(false);
-    if shared.killed.get() {
-        // Back to the plain count hook for the next script.
-        let sh = shared.clone();
-        let _ = lua.set_global_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |lua, _| timeout_hook(lua, &sh),
-        );
+    if let Some(s) = engine(ctx.st) {
+        s.after_run();
     }
     if arena_swapped {
         ctx.out.buf = std::mem::take(&mut ctx.st.arena);

@@ -1,7 +1,6 @@
 //! Server commands: SHUTDOWN, INFO, CONFIG, COMMAND, DEBUG, TIME, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL,
-//! SWAPDB, and the functions family (FUNCTION, FCALL*), which answers as a server with no function engine:
-//! nothing is loaded, so listing, flushing and killing succeed or say there is nothing, and anything that
-//! would run code is refused with `ERR ferrokv has no scripting engine`. EVAL and SCRIPT live in `script`.
+//! SWAPDB, and the command table rows of the functions family (FUNCTION, FCALL*), whose handlers live in
+//! `function`. EVAL and SCRIPT live in `script`.
 //!
 //! These are rare commands: they may allocate and format freely. Replies and errors follow Redis 7.0.15.
 
@@ -16,6 +15,10 @@ use log::warn;
 pub mod evict;
 mod keyspecs;
 
+use super::function::{
+    fcall, fcall_ro, function_delete, function_dump, function_flush, function_help, function_kill,
+    function_list, function_load, function_restore, function_stats,
+};
 use super::{
     err, registry, Args, Cmd, CmdResult, Ctx, Error, Registered, ADMIN, ALLOW_BUSY, BLOCKING,
     DENYOOM, ERR_NO_KEY, ERR_SYNTAX, FAST, FLAG_NAMES, LOADING, MAY_REPLICATE, NOSCRIPT,
@@ -32,9 +35,6 @@ use crate::util::eq_ci;
 const ADMIN_CMD: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 const LS: u32 = LOADING | STALE;
 const SCRIPT_RUN: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS;
-
-/// The reply to anything that would load or run a script.
-pub const ERR_NO_SCRIPTING: &str = "ERR ferrokv has no scripting engine";
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(
@@ -116,13 +116,13 @@ pub static COMMANDS: &[Cmd] = &[
             "Depends on subcommand.",
         )
         .subs(FUNCTION_SUBS),
-    Cmd::new("fcall", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), no_scripting).doc(
+    Cmd::new("fcall", -3, SCRIPT_RUN | MAY_REPLICATE, (0, 0, 0), fcall).doc(
         "scripting",
         "7.0.0",
         "Invoke a function",
         "Depends on the function that is executed.",
     ),
-    Cmd::new("fcall_ro", -3, SCRIPT_RUN | READONLY, (0, 0, 0), no_scripting).doc(
+    Cmd::new("fcall_ro", -3, SCRIPT_RUN | READONLY, (0, 0, 0), fcall_ro).doc(
         "scripting",
         "7.0.0",
         "Invoke a read-only function",
@@ -221,7 +221,7 @@ static FUNCTION_SUBS: &[Cmd] = &[
         -3,
         WRITE | DENYOOM | NOSCRIPT,
         (0, 0, 0),
-        no_scripting,
+        function_load,
     )
     .doc(
         "scripting",
@@ -247,7 +247,7 @@ static FUNCTION_SUBS: &[Cmd] = &[
         "Return information about the function currently running (name, description, duration)",
         "O(1)",
     ),
-    Cmd::new("kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), not_busy).doc(
+    Cmd::new("kill", 2, NOSCRIPT | ALLOW_BUSY, (0, 0, 0), function_kill).doc(
         "scripting",
         "7.0.0",
         "Kill the function currently in execution.",
@@ -304,7 +304,7 @@ pub(crate) fn reply_help(out: &mut Out, cmd: &str, lines: &[&str]) {
     out.simple("    Prints this help.");
 }
 
-fn lossy(b: &[u8]) -> String {
+pub(crate) fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -631,6 +631,23 @@ fn info_memory(st: &State, s: &mut String) {
     line(s, "used_memory_lua_human", bytes_to_human(lua as u64));
     line(s, "used_memory_scripts_eval", script_bytes);
     line(s, "number_of_cached_scripts", scripts);
+    let (functions, libraries, vm_functions, function_bytes) = super::function::memory(st);
+    line(s, "number_of_functions", functions);
+    line(s, "number_of_libraries", libraries);
+    line(s, "used_memory_vm_functions", vm_functions);
+    line(s, "used_memory_vm_total", vm_functions + lua);
+    line(
+        s,
+        "used_memory_vm_total_human",
+        bytes_to_human((vm_functions + lua) as u64),
+    );
+    line(s, "used_memory_functions", function_bytes);
+    line(s, "used_memory_scripts", function_bytes + script_bytes);
+    line(
+        s,
+        "used_memory_scripts_human",
+        bytes_to_human((function_bytes + script_bytes) as u64),
+    );
     line(s, "maxmemory", st.cfg.maxmemory);
     line(s, "maxmemory_human", bytes_to_human(st.cfg.maxmemory));
     line(s, "maxmemory_policy", &st.cfg.maxmemory_policy);
@@ -1979,124 +1996,12 @@ fn debug_protocol(out: &mut Out, kind: &[u8]) -> CmdResult {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Functions: FUNCTION, FCALL*
-
-/// FUNCTION LOAD, FCALL, FCALL_RO: there is no engine to run functions.
-pub fn no_scripting(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    err(ERR_NO_SCRIPTING)
-}
+// Script kills
 
 /// FUNCTION KILL, SCRIPT KILL: nothing runs while a command is served (a script runs to its end, or past
-/// busy-reply-threshold to its abort, within its EVAL).
+/// busy-reply-threshold to its abort, within its EVAL or FCALL).
 pub fn not_busy(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
     err("NOTBUSY No scripts in execution right now.")
-}
-
-/// FUNCTION DELETE library-name
-pub fn function_delete(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    err("ERR Library not found")
-}
-
-/// FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
-pub fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (mut withcode, mut pattern) = (false, false);
-    let mut i = 2;
-    while i < args.len() {
-        let a = &args[i];
-        if !withcode && eq_ci(a, b"withcode") {
-            withcode = true;
-        } else if !pattern && eq_ci(a, b"libraryname") {
-            if i + 1 >= args.len() {
-                return err("ERR library name argument was not given");
-            }
-            pattern = true;
-            i += 1;
-        } else {
-            return Err(Error::from(format!("ERR Unknown argument {}", lossy(a))));
-        }
-        i += 1;
-    }
-    ctx.out.array(0);
-    Ok(())
-}
-
-/// FUNCTION STATS
-pub fn function_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.out.map(2);
-    ctx.out.bulk(b"running_script");
-    ctx.out.null();
-    ctx.out.bulk(b"engines");
-    ctx.out.map(0);
-    Ok(())
-}
-
-/// `FUNCTION FLUSH` / `SCRIPT FLUSH`'s optional `ASYNC | SYNC`.
-fn check_flush_mode(args: &Args, msg: &'static str) -> CmdResult {
-    match args.len() {
-        2 => Ok(()),
-        3 if eq_ci(&args[2], b"async") || eq_ci(&args[2], b"sync") => Ok(()),
-        _ => err(msg),
-    }
-}
-
-/// FUNCTION FLUSH [ASYNC | SYNC]
-pub fn function_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    check_flush_mode(args, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")?;
-    ctx.out.ok();
-    Ok(())
-}
-
-/// FUNCTION DUMP's payload for no libraries, byte for byte what Redis 7.0 sends: the RDB version (10)
-/// and the CRC64 of the empty body.
-const EMPTY_FUNCTION_DUMP: &[u8] = b"\x0a\x00\x5d\x9b\x5c\x40\x0f\x7f\xa2\xda";
-
-/// FUNCTION DUMP
-pub fn function_dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.out.bulk(EMPTY_FUNCTION_DUMP);
-    Ok(())
-}
-
-/// FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
-pub fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() > 4 {
-        return err(ERR_SYNTAX);
-    }
-    if args.len() == 4
-        && ![&b"flush"[..], b"append", b"replace"]
-            .iter()
-            .any(|p| eq_ci(&args[3], p))
-    {
-        return err(
-            "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
-        );
-    }
-    if &args[2] != EMPTY_FUNCTION_DUMP {
-        return err(ERR_NO_SCRIPTING);
-    }
-    ctx.out.ok();
-    Ok(())
-}
-
-/// FUNCTION HELP
-pub fn function_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    reply_help(
-        ctx.out,
-        "FUNCTION",
-        &[
-            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
-            "    Return general information on all the libraries (there are none: this server has no",
-            "    scripting engine).",
-            "STATS",
-            "    Return information about the current function running (always nil here).",
-            "KILL",
-            "    Kill the current running function.",
-            "FLUSH [ASYNC|SYNC]",
-            "    Delete all the libraries.",
-            "DUMP",
-            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
-        ],
-    );
-    Ok(())
 }
 
 #[cfg(test)]

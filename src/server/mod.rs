@@ -120,6 +120,8 @@ pub struct State {
     pub slowlog: cmd::slowlog::Monitor,
     /// The Lua interpreter and script cache, created by the first EVAL or SCRIPT LOAD.
     pub scripting: Option<Box<cmd::script::Scripting>>,
+    /// The function libraries (FUNCTION LOAD) and their interpreter.
+    pub functions: cmd::function::Functions,
 }
 
 /// Unix time in milliseconds.
@@ -153,6 +155,7 @@ impl State {
             started: Instant::now(),
             slowlog: Default::default(),
             scripting: None,
+            functions: Default::default(),
             rng,
             shutdown: None,
             next_client_id: 1,

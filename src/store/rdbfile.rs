@@ -4,9 +4,12 @@
 //! EOF and a CRC64 of everything before it (zero when `rdbchecksum` is off). Each value's bytes come from
 //! `store::rdb`, the encoder DUMP uses, so a file is what Redis would write for the same data.
 //!
+//! Function libraries go between the AUX fields and the databases, one FUNCTION2 opcode and the library's
+//! code each (`rdbSaveFunctions`); FUNCTION DUMP's payload is the same records.
+//!
 //! Loading takes every opcode Redis 7.0 writes and every object format `store::rdb` reads (so files of
-//! older versions too); it refuses what it cannot represent (module types and module or function data)
-//! rather than drop it.
+//! older versions too); it refuses what it cannot represent (module types and module data) rather than
+//! drop it.
 
 use std::io::{self, Write};
 
@@ -41,6 +44,8 @@ pub struct SaveOpts<'a> {
     pub save_lru: bool,
     /// Microseconds to sleep per key (`rdb-key-save-delay`), for tests that need a slow save.
     pub key_delay_us: i64,
+    /// The code of each loaded function library.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// A writer that keeps the running CRC64 of what passed through it.
@@ -73,6 +78,7 @@ pub fn save<W: Write>(w: W, dbs: &[Db], opts: &SaveOpts) -> io::Result<u64> {
     aux(&mut buf, b"ctime", (opts.now / 1000).to_string().as_bytes());
     aux(&mut buf, b"used-mem", opts.used_mem.to_string().as_bytes());
     aux(&mut buf, b"aof-base", b"0");
+    save_functions(&mut buf, &opts.functions);
     sink.put(&buf)?;
     let clock = lru_clock(opts.now);
     let mut keys = 0u64;
@@ -123,6 +129,46 @@ pub fn save<W: Write>(w: W, dbs: &[Db], opts: &SaveOpts) -> io::Result<u64> {
     sink.w.write_all(&crc.to_le_bytes())?;
     sink.w.flush()?;
     Ok(keys)
+}
+
+/// One FUNCTION2 record per library: the opcode and the library's code.
+pub fn save_functions(buf: &mut Vec<u8>, codes: &[Vec<u8>]) {
+    for code in codes {
+        buf.push(OP_FUNCTION2);
+        save_string(buf, code);
+    }
+}
+
+/// Reads the function record that follows opcode `t` at `*pos` (Redis's `rdbFunctionLoad`): the library's
+/// code, with 7.0-rc's FUNCTION records (name, engine, description, body) turned into the code they stand
+/// for. `Ok(None)`: `t` is no function opcode. The error is Redis's text.
+pub fn read_function(t: u8, buf: &[u8], pos: &mut usize) -> Result<Option<Vec<u8>>, &'static str> {
+    let mut s = |e| {
+        rdb::read_string(buf, pos)
+            .map(|s| s.into_owned())
+            .map_err(|_| e)
+    };
+    match t {
+        OP_FUNCTION2 => s("Failed loading library payload").map(Some),
+        OP_FUNCTION => {
+            let name = s("Failed loading library name")?;
+            let engine = s("Failed loading engine name")?;
+            let has_desc = rdb::read_len(buf, pos)
+                .map_err(|_| "Failed loading library description indicator")?;
+            if has_desc != 0 {
+                rdb::read_string(buf, pos).map_err(|_| "Failed loading library description")?;
+            }
+            let blob = rdb::read_string(buf, pos).map_err(|_| "Failed loading library blob")?;
+            let mut code = b"#!".to_vec();
+            code.extend_from_slice(&engine);
+            code.extend_from_slice(b" name=");
+            code.extend_from_slice(&name);
+            code.push(b'\n');
+            code.extend_from_slice(&blob);
+            Ok(Some(code))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn aux(buf: &mut Vec<u8>, key: &[u8], val: &[u8]) {
@@ -183,9 +229,15 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Loads an RDB file held in `buf` into `dbs`. The error is the reason, worded as Redis logs it; the
-/// databases then hold whatever was loaded before the fault.
-pub fn load(buf: &[u8], dbs: &mut [Db], opts: &LoadOpts) -> Result<Loaded, String> {
+/// Loads an RDB file held in `buf` into `dbs`, and the code of its function libraries into `functions`.
+/// The error is the reason, worded as Redis logs it; the databases then hold whatever was loaded before
+/// the fault.
+pub fn load(
+    buf: &[u8],
+    dbs: &mut [Db],
+    functions: &mut Vec<Vec<u8>>,
+    opts: &LoadOpts,
+) -> Result<Loaded, String> {
     let mut c = Cursor { buf, pos: 0 };
     let magic = c.take(9).map_err(|_| SHORT.to_string())?;
     if &magic[..5] != b"REDIS" {
@@ -259,7 +311,12 @@ pub fn load(buf: &[u8], dbs: &mut [Db], opts: &LoadOpts) -> Result<Loaded, Strin
                 )
             }
             OP_FUNCTION | OP_FUNCTION2 => {
-                return Err("Failed loading library, this server has no scripting engine".into())
+                match read_function(t, c.buf, &mut c.pos) {
+                    Ok(Some(code)) => functions.push(code),
+                    Ok(None) => {}
+                    Err(e) => return Err(format!("Failed loading library, {e}")),
+                }
+                continue;
             }
             _ => {}
         }
@@ -398,6 +455,7 @@ mod tests {
             checksum: true,
             save_lru: false,
             key_delay_us: 0,
+            functions: Vec::new(),
         }
     }
 
@@ -422,26 +480,26 @@ mod tests {
         assert_eq!(save(&mut file, &dbs, &opts(now)).unwrap(), 3);
         assert!(file.starts_with(b"REDIS0010"));
         let mut back: Vec<Db> = (0..4).map(|_| Db::new(2)).collect();
-        let got = load(&file, &mut back, &load_opts(now)).unwrap();
+        let got = load(&file, &mut back, &mut Vec::new(), &load_opts(now)).unwrap();
         assert_eq!((got.keys, got.expired), (3, 0));
         assert_eq!(back[0].len(), 2);
         assert_eq!(back[2].peek_deadline(b"t"), Some(now + 5000));
         // Past the deadline the key is skipped.
         let mut later: Vec<Db> = (0..4).map(|_| Db::new(2)).collect();
-        let got = load(&file, &mut later, &load_opts(now + 6000)).unwrap();
+        let got = load(&file, &mut later, &mut Vec::new(), &load_opts(now + 6000)).unwrap();
         assert_eq!((got.keys, got.expired), (2, 1));
         // Too few databases, a flipped byte, a cut file: refused.
         let mut two: Vec<Db> = (0..2).map(|_| Db::new(2)).collect();
-        assert!(load(&file, &mut two, &load_opts(now)).is_err());
+        assert!(load(&file, &mut two, &mut Vec::new(), &load_opts(now)).is_err());
         let mut bad = file.clone();
         let n = bad.len();
         bad[n - 12] ^= 1;
         let mut fresh: Vec<Db> = (0..4).map(|_| Db::new(2)).collect();
-        assert!(load(&bad, &mut fresh, &load_opts(now)).is_err());
+        assert!(load(&bad, &mut fresh, &mut Vec::new(), &load_opts(now)).is_err());
         for cut in 0..file.len() {
             let mut fresh: Vec<Db> = (0..4).map(|_| Db::new(2)).collect();
             assert!(
-                load(&file[..cut], &mut fresh, &load_opts(now)).is_err(),
+                load(&file[..cut], &mut fresh, &mut Vec::new(), &load_opts(now)).is_err(),
                 "{cut}"
             );
         }
@@ -456,10 +514,10 @@ mod tests {
         save(&mut file, &dbs, &opts(now)).unwrap();
         let mut into: Vec<Db> = (0..1).map(|_| Db::new(1)).collect();
         into[0].insert_new(b"k", Value::from_bytes(b"old"), now);
-        assert!(load(&file, &mut into, &load_opts(now)).is_err());
+        assert!(load(&file, &mut into, &mut Vec::new(), &load_opts(now)).is_err());
         let mut o = load_opts(now);
         o.replace = true;
-        load(&file, &mut into, &o).unwrap();
+        load(&file, &mut into, &mut Vec::new(), &o).unwrap();
         assert_eq!(into[0].len(), 1);
     }
 }
