@@ -14,7 +14,7 @@
 //!   tables are empty proxies whose metatables refuse writes and report unknown globals with Redis's texts;
 //!   `rawset` and `setmetatable` refuse the proxies. `pairs` over a library table sees nothing.
 //! - The Lua heap is capped at 1 GiB (`LUA_MEMORY_LIMIT`): a runaway allocation fails the script instead of
-//!   the server. cjson, cmsgpack, struct and bit are not loaded.
+//!   the server. Redis's cjson, cmsgpack, struct and bit libraries are Rust ones (script_libs.rs).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -252,6 +252,7 @@ real.string = proxy(real.string)
 real.math = proxy(real.math)
 real.table = proxy(real.table)
 real.coroutine = proxy(real.coroutine)
+real.cjson, real.struct, real.cmsgpack, real.bit = proxy(real.cjson), proxy(real.struct), proxy(real.cmsgpack), proxy(real.bit)
 real.debug = nil
 real._G = G
 real.__redis__err__handler = handler
@@ -341,6 +342,7 @@ impl Scripting {
             lua.create_function(move |lua, a| api_randomseed(lua, &sh, a))?,
         )?;
         rt.raw_set("redis", redis.clone())?;
+        super::script_libs::open(&lua)?;
         let (major, minor, patch) = version_parts(REDIS_VERSION);
         let (globals, runner): (Table, Function) =
             lua.load(PRELUDE).set_name("=ferrokv").call((
@@ -399,7 +401,7 @@ type ApiFn = fn(&Lua, &Rc<Shared>, MultiValue) -> mlua::Result<MultiValue>;
 
 /// Raises `v` (an error table or message) from a Rust function: mlua raises its own userdata, so the value
 /// waits in the registry for the error handler and `pcall`, which put it in the userdata's place.
-fn raise(lua: &Lua, v: Value) -> mlua::Error {
+pub(super) fn raise(lua: &Lua, v: Value) -> mlua::Error {
     match lua.set_named_registry_value(PENDING, v) {
         Ok(()) => mlua::Error::runtime("ferrokv: redis API error"),
         Err(e) => e,
