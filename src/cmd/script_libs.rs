@@ -64,7 +64,11 @@ fn error(lua: &Lua, msg: impl AsRef<[u8]>) -> mlua::Error {
     let mut full = lua
         .inspect_stack(1, |d| {
             let line = d.current_line().unwrap_or(0);
-            let src = d.source().short_src.map(|s| s.to_string()).unwrap_or_default();
+            let src = d
+                .source()
+                .short_src
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             (line > 0).then(|| format!("{src}:{line}: "))
         })
         .flatten()
@@ -716,7 +720,11 @@ fn mp_pack(lua: &Lua, a: MultiValue) -> mlua::Result<MultiValue> {
         return Err(arg_error(lua, 0, "MessagePack pack needs input."));
     }
     if !Slots(n).fits(n) {
-        return Err(arg_error(lua, 0, "Too many arguments for MessagePack pack."));
+        return Err(arg_error(
+            lua,
+            0,
+            "Too many arguments for MessagePack pack.",
+        ));
     }
     let mut out = Vec::new();
     for (i, v) in a.iter().enumerate() {
@@ -772,7 +780,13 @@ fn mp_encode_int(out: &mut Vec<u8>, n: i64) {
 }
 
 /// Encodes `v`, which sits at the top of `top` slots.
-fn mp_encode(lua: &Lua, out: &mut Vec<u8>, v: &Value, level: usize, top: Slots) -> mlua::Result<()> {
+fn mp_encode(
+    lua: &Lua,
+    out: &mut Vec<u8>,
+    v: &Value,
+    level: usize,
+    top: Slots,
+) -> mlua::Result<()> {
     match v {
         Value::String(s) => {
             let b = s.as_bytes();
@@ -1088,7 +1102,7 @@ fn mp_decode_head(lua: &Lua, c: &mut Cursor, top: Slots) -> Result<Head, MpFail>
             c.need(9)?;
             (num(f64::from_bits(c.be(8))), 9)
         }
-        0xd9 | 0xda | 0xdb => {
+        0xd9..=0xdb => {
             let h = match t {
                 0xd9 => 1,
                 0xda => 2,
@@ -1112,7 +1126,11 @@ fn mp_decode_head(lua: &Lua, c: &mut Cursor, top: Slots) -> Result<Head, MpFail>
             c.need(1 + h)?;
             let l = c.be(h) as usize;
             c.p += 1 + h;
-            return Ok(if t < 0xde { Head::Array(l) } else { Head::Map(l) });
+            return Ok(if t < 0xde {
+                Head::Array(l)
+            } else {
+                Head::Map(l)
+            });
         }
         _ if t & 0x80 == 0 => (num(t as f64), 1),
         _ if t & 0xe0 == 0xe0 => (num(t as i8 as f64), 1),
@@ -1329,12 +1347,7 @@ fn json_append_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
-fn json_append_number(
-    lua: &Lua,
-    cfg: &JsonCfg,
-    out: &mut Vec<u8>,
-    v: &Value,
-) -> mlua::Result<()> {
+fn json_append_number(lua: &Lua, cfg: &JsonCfg, out: &mut Vec<u8>, v: &Value) -> mlua::Result<()> {
     let n = num_of(v).unwrap_or(0.0);
     match cfg.encode_invalid_numbers.get() {
         0 if !n.is_finite() => return Err(json_exception(lua, v, "must not be NaN or Inf")),
@@ -1418,7 +1431,11 @@ fn json_append(lua: &Lua, cfg: &JsonCfg, out: &mut Vec<u8>, root: &Value) -> mlu
             }
             Some(JsonOpen::Object { started }) => {
                 let t = held.table(level)?;
-                let key = if *started { held.key(level)? } else { Value::Nil };
+                let key = if *started {
+                    held.key(level)?
+                } else {
+                    Value::Nil
+                };
                 let (k, x) = lua_next(lua, &t, key)?;
                 if !k.is_nil() {
                     if *started {
@@ -1559,7 +1576,9 @@ impl JsonParser<'_> {
     }
 
     fn starts(&self, word: &[u8]) -> bool {
-        word.iter().enumerate().all(|(i, &c)| self.at(self.ptr + i) == c)
+        word.iter()
+            .enumerate()
+            .all(|(i, &c)| self.at(self.ptr + i) == c)
     }
 
     fn starts_ci(&self, p: usize, word: &[u8]) -> bool {
@@ -1607,8 +1626,7 @@ impl JsonParser<'_> {
                 } else if self.starts(b"null") {
                     self.ptr += 4;
                     (Tok::Null, start)
-                } else if self.cfg.decode_invalid_numbers.get() != 0 && self.is_invalid_number()
-                {
+                } else if self.cfg.decode_invalid_numbers.get() != 0 && self.is_invalid_number() {
                     self.number_token()
                 } else {
                     (Tok::Error("invalid token"), self.ptr)
@@ -2028,12 +2046,10 @@ fn scale_bits(mant: u64, sticky: bool, exp: i64) -> f64 {
     let halfway = 1u64 << (drop - 1);
     if rem > halfway || (rem == halfway && (sticky || q & 1 == 1)) {
         q += 1;
-    } else if rem == halfway && !sticky && q & 1 == 0 {
-        // ties to even: keep q
     }
     // q * 2^(e + drop)
     let qe = e + drop as i64;
-    let v = (q as f64) * 2f64.powi(0);
+    let v = q as f64;
     ldexp(v, qe)
 }
 
