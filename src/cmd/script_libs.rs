@@ -41,7 +41,14 @@ fn register(lua: &Lua, t: &Table, funcs: &[(&str, LibFn)]) -> mlua::Result<()> {
     for &(name, f) in funcs {
         let func = lua.create_function(move |lua, a: MultiValue| {
             let nargs = a.len();
-            let r = f(lua, a)?;
+            // mlua keeps each string or table handed back in a slot of its reference stack (about 8000):
+            // thousands of them fail as the C stack would, a little earlier than Redis.
+            let r = match f(lua, a) {
+                Err(mlua::Error::StackError) => {
+                    return Err(error(lua, "stack overflow (too many results)"))
+                }
+                r => r?,
+            };
             // mlua needs one slot more than the C API to return results: the last one does not fit.
             if nargs + r.len() >= MAXCSTACK {
                 return Err(error(lua, "stack overflow (too many results)"));
