@@ -9,8 +9,11 @@
 //!   what e.g. `struct.pack('L', 2^64)` or a table key of 2^31 turns into;
 //! - the Lua C stack limit (LUAI_MAXCSTACK, 8000 slots per C call): the libraries grow the stack with every
 //!   nesting level and every returned value, and fail with `stack overflow (...)` or cjson's nesting errors
-//!   when it is full. `Slots` counts the same slots, so deep or huge inputs fail with Redis's errors and the
-//!   Rust recursion stays as shallow as the C one.
+//!   when it is full. `Slots` counts the same slots, so deep or huge inputs fail with Redis's errors.
+//!
+//! The C code recurses over nested tables; here cjson's encoder and decoder and cmsgpack's decoder walk
+//! iteratively (a cycle under a raised depth limit nests 8000 deep) and keep their open tables in a Lua
+//! table (`Held`), since mlua holds every Rust-side Lua value in one of its ~8000 reference slots.
 
 use std::cell::Cell;
 use std::rc::Rc;
