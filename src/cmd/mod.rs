@@ -31,6 +31,7 @@ pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod script;
+pub mod script_libs;
 pub mod server;
 pub mod set;
 pub mod slowlog;

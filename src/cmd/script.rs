@@ -14,7 +14,7 @@
 //!   tables are empty proxies whose metatables refuse writes and report unknown globals with Redis's texts;
 //!   `rawset` and `setmetatable` refuse the proxies. `pairs` over a library table sees nothing.
 //! - The Lua heap is capped at 1 GiB (`LUA_MEMORY_LIMIT`): a runaway allocation fails the script instead of
-//!   the server. cjson, cmsgpack, struct and bit are not loaded.
+//!   the server. Redis's cjson, cmsgpack, struct and bit libraries are Rust ones (script_libs.rs).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -158,6 +158,7 @@ impl Shared {
             killed: Cell::new(false),
             resp3: Cell::new(false),
             rand48: Cell::new(0x1234_ABCD_330E),
+            gc_count: Cell::new(0),
         })
     }
 }
@@ -174,6 +175,8 @@ pub(crate) struct Shared {
     resp3: Cell<bool>,
     /// Redis's rand48 state: one sequence for the server's life, as Redis's global one.
     rand48: Cell<u64>,
+    /// Runs since the last garbage-collection step (Redis's LUA_GC_CYCLE_PERIOD).
+    gc_count: Cell<u32>,
 }
 
 struct Script {
@@ -282,6 +285,7 @@ real.string = proxy(real.string)
 real.math = proxy(real.math)
 real.table = proxy(real.table)
 real.coroutine = proxy(real.coroutine)
+real.cjson, real.struct, real.cmsgpack, real.bit = proxy(real.cjson), proxy(real.struct), proxy(real.cmsgpack), proxy(real.bit)
 real.debug = nil
 real._G = G
 real.__redis__err__handler = handler
@@ -415,6 +419,7 @@ impl Scripting {
         if let Some(f) = register(&lua)? {
             rt.raw_set("register", f)?;
         }
+        super::script_libs::open(&lua)?;
         let (major, minor, patch) = version_parts(REDIS_VERSION);
         let (globals, runner, load_runner): (Table, Function, Function) =
             lua.load(PRELUDE).set_name("=ferrokv").call((
@@ -481,6 +486,13 @@ impl Scripting {
 
     /// Puts the plain count hook back after a run the hook aborted.
     fn after_run(&self) {
+        // Like Redis, a garbage-collection step every 50 runs keeps the heap from growing until Lua's own
+        // full cycle, which would cost one unlucky script a long pause.
+        let n = self.shared.gc_count.get() + 1;
+        self.shared.gc_count.set(n % 50);
+        if n == 50 {
+            let _ = self.lua.gc_step();
+        }
         if self.shared.killed.get() {
             let sh = self.shared.clone();
             let _ = self.lua.set_global_hook(
@@ -524,7 +536,7 @@ type ApiFn = fn(&Lua, &Rc<Shared>, MultiValue) -> mlua::Result<MultiValue>;
 
 /// Raises `v` (an error table or message) from a Rust function: mlua raises its own userdata, so the value
 /// waits in the registry for the error handler and `pcall`, which put it in the userdata's place.
-fn raise(lua: &Lua, v: Value) -> mlua::Error {
+pub(super) fn raise(lua: &Lua, v: Value) -> mlua::Error {
     match lua.set_named_registry_value(PENDING, v) {
         Ok(()) => mlua::Error::runtime("ferrokv: redis API error"),
         Err(e) => e,
