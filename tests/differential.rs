@@ -4179,6 +4179,15 @@ fn monitor_matches_redis() {
         &["EXEC", "x"],
         &["MULTI"],
         &["EXEC", "extra"],
+        &[
+            "EVAL",
+            "redis.call('set',KEYS[1],ARGV[1]) return redis.call('get',KEYS[1])",
+            "1",
+            "k2",
+            "v",
+        ],
+        &["EVALSHA", "0000000000000000000000000000000000000000", "0"],
+        &["FCALL", "nofn", "0"],
         &["PING"],
     ];
     let mut seen = Vec::new();
@@ -4192,8 +4201,9 @@ fn monitor_matches_redis() {
         }
         // A monitor may not touch the keyspace; its own PING is shown to it after its reply.
         let mut lines = Vec::new();
-        // Not shown: NOSUCH and GET (rejected), CONFIG GET and CLIENT LIST (admin).
-        for _ in 0..script.len() - 4 {
+        // Not shown: NOSUCH and GET (rejected), CONFIG GET and CLIENT LIST (admin). Shown twice more: the
+        // SET and GET the EVAL runs, as from `lua`.
+        for _ in 0..script.len() - 4 + 2 {
             lines.push(m.read_reply().expect("monitor line"));
         }
         lines.push(m.cmd(&[b"GET", b"k"]));

@@ -382,6 +382,7 @@ pub fn fcall_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
+    super::monitor::feed_script(ctx, args);
     let fs = &mut ctx.st.functions;
     let Some(def) = fs.find(&args[1]) else {
         return err("ERR Function not found");

@@ -43,6 +43,14 @@ pub fn stop(st: &mut crate::server::State, conn: &mut crate::server::conn::Conn,
     }
 }
 
+/// EVAL*, EVALSHA* and FCALL* are kept from the monitors by their flags and shown here instead, by their
+/// handlers before they run: Redis wants a script's own commands to appear after the script.
+pub fn feed_script(ctx: &mut Ctx, args: &Args) {
+    if !ctx.st.monitors.is_empty() && !ctx.in_script {
+        feed(ctx, ctx.db, args);
+    }
+}
+
 /// Sends every monitor the line for a command the client being served just ran in `db`.
 pub fn feed(ctx: &mut Ctx, db: usize, args: &Args) {
     let mut line = Vec::with_capacity(64);
@@ -50,13 +58,19 @@ pub fn feed(ctx: &mut Ctx, db: usize, args: &Args) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     line.push(b'+');
+    // Commands a script runs show as coming from Redis's script client, `lua`.
+    let who = if ctx.in_script {
+        "lua".to_string()
+    } else {
+        ctx.conns[ctx.id].addr.to_string()
+    };
     line.extend_from_slice(
         format!(
             "{}.{:06} [{} {}] ",
             now.as_secs(),
             now.subsec_micros(),
             db,
-            ctx.conns[ctx.id].addr
+            who
         )
         .as_bytes(),
     );

@@ -908,6 +908,7 @@ fn evalsha_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
 const NOSCRIPT_ERR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult {
+    super::monitor::feed_script(ctx, args);
     let nkeys = numkeys(args)?;
     if by_sha && args[1].len() != 40 {
         return err(NOSCRIPT_ERR);
