@@ -16,7 +16,7 @@
 //! - The Lua heap is capped at 1 GiB (`LUA_MEMORY_LIMIT`): a runaway allocation fails the script instead of
 //!   the server. Redis's cjson, cmsgpack, struct and bit libraries are Rust ones (script_libs.rs).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
@@ -159,6 +159,7 @@ impl Shared {
             resp3: Cell::new(false),
             rand48: Cell::new(0x1234_ABCD_330E),
             gc_count: Cell::new(0),
+            current: Cell::new((std::ptr::null_mut(), std::ptr::null_mut())),
         })
     }
 }
@@ -177,6 +178,9 @@ pub(crate) struct Shared {
     rand48: Cell<u64>,
     /// Runs since the last garbage-collection step (Redis's LUA_GC_CYCLE_PERIOD).
     gc_count: Cell<u32>,
+    /// The running script's `Ctx` and `Run` (null between runs), for redis.call and redis.pcall: two
+    /// functions made once, rather than scoped closures made (and collected) for every run.
+    current: Cell<(*mut (), *mut ())>,
 }
 
 struct Script {
@@ -190,10 +194,6 @@ pub struct Scripting {
     scripts: HashMap<[u8; 40], Script>,
     /// Bytes of the cached bodies and their SHA keys (INFO's used_memory_scripts_eval).
     body_bytes: usize,
-    /// The real `redis` table: `call` and `pcall` are set to scoped functions for each run.
-    redis: Table,
-    /// What redis.call and redis.pcall are between runs.
-    outside: Function,
     /// The real globals behind the protected `_G` proxy (KEYS and ARGV are set here).
     globals: Table,
     runner: Function,
@@ -389,22 +389,23 @@ impl Scripting {
         // The API functions that can fail are Rust (C) functions, as in Redis, so that a failing
         // `return redis.call(...)` keeps the script's frame for the error's line (Lua frames would be
         // replaced by the tail call).
-        let rust_redis: [(&str, ApiFn); 5] = [
+        let rust_redis: [(&str, ApiFn); 4] = [
             ("sha1hex", api_sha1hex),
             ("log", api_log),
             ("set_repl", api_set_repl),
             ("setresp", api_setresp),
-            ("call", api_outside_script),
         ];
         for (name, f) in rust_redis {
             let sh = shared.clone();
             redis.raw_set(name, lua.create_function(move |lua, a| f(lua, &sh, a))?)?;
         }
-        let sh = shared.clone();
-        redis.raw_set(
-            "pcall",
-            lua.create_function(move |lua, a| api_outside_script(lua, &sh, a))?,
-        )?;
+        for (name, raise_errors) in [("call", true), ("pcall", false)] {
+            let sh = shared.clone();
+            redis.raw_set(
+                name,
+                lua.create_function(move |lua, a| api_call(lua, &sh, a, raise_errors))?,
+            )?;
+        }
         let sh = shared.clone();
         rt.raw_set(
             "random",
@@ -436,8 +437,6 @@ impl Scripting {
             lua,
             scripts: HashMap::new(),
             body_bytes: 0,
-            outside: redis.raw_get("call")?,
-            redis,
             globals,
             runner,
             load_runner,
@@ -583,12 +582,22 @@ fn is_number(lua: &Lua, v: &Value) -> bool {
     matches!(lua.coerce_number(v.clone()), Ok(Some(_)))
 }
 
-/// redis.call / redis.pcall outside a script run: Redis's refusal.
-fn api_outside_script(lua: &Lua, _: &Rc<Shared>, _: MultiValue) -> mlua::Result<MultiValue> {
-    Err(raise_err(
-        lua,
-        b"redis.call/pcall can only be called inside a script invocation",
-    ))
+/// redis.call / redis.pcall: runs the command for the script `run_script` is running, or refuses as
+/// Redis does outside a run.
+fn api_call(lua: &Lua, sh: &Rc<Shared>, a: MultiValue, raise_errors: bool) -> mlua::Result<Value> {
+    let (ctx, run) = sh.current.get();
+    if ctx.is_null() {
+        return Err(raise_err(
+            lua,
+            b"redis.call/pcall can only be called inside a script invocation",
+        ));
+    }
+    // SAFETY: `run_script` stores both pointers from exclusive borrows that it leaves untouched until
+    // the script returns, and clears them before using them again. The server is single-threaded, and
+    // no command a script may run starts another script (EVAL*, FCALL* and FUNCTION are NOSCRIPT), so
+    // these are the only live references while the call runs.
+    let (ctx, run) = unsafe { (&mut *(ctx as *mut Ctx), &mut *(run as *mut Run)) };
+    redis_call(lua, ctx, run, raise_errors, a)
 }
 
 /// redis.sha1hex(string)
@@ -1004,13 +1013,7 @@ pub(crate) fn run_script(
         && super::server::evict::perform(ctx) == super::server::evict::Evict::Fail;
     setup(ctx)?;
     let s = engine(ctx.st).ok_or(Error::from("ERR Lua engine is not initialized"))?;
-    let lua = s.lua.clone();
-    let (redis, outside, runner, shared) = (
-        s.redis.clone(),
-        s.outside.clone(),
-        s.runner.clone(),
-        s.shared.clone(),
-    );
+    let (runner, shared) = (s.runner.clone(), s.shared.clone());
 
     // The script's replies to other clients' output (PUBLISH) must find the reply arena where they look.
     let arena_swapped = ctx.arena_in_out;
@@ -1022,43 +1025,25 @@ pub(crate) fn run_script(
     shared.resp3.set(false);
     shared.start.set(Instant::now());
     shared.limit_ms.set(ctx.st.cfg.busy_reply_threshold);
-    let run = RefCell::new(Run {
+    let mut run = Run {
         db: ctx.db,
         read_only,
         deny_oom: oom && !allow_oom,
         write_dirty: false,
         shared: shared.clone(),
-    });
-    let cell = RefCell::new(&mut *ctx);
-    let result = lua.scope(|scope| {
-        let call = scope.create_function(|lua, args: MultiValue| {
-            redis_call(
-                lua,
-                &mut cell.borrow_mut(),
-                &mut run.borrow_mut(),
-                true,
-                args,
-            )
-        })?;
-        let pcall = scope.create_function(|lua, args: MultiValue| {
-            redis_call(
-                lua,
-                &mut cell.borrow_mut(),
-                &mut run.borrow_mut(),
-                false,
-                args,
-            )
-        })?;
-        redis.raw_set("call", call)?;
-        redis.raw_set("pcall", pcall)?;
-        let out = match fn_args {
-            Some((keys, argv)) => runner.call::<MultiValue>((func, keys, argv)),
-            None => runner.call::<MultiValue>(func),
-        };
-        redis.raw_set("call", outside.clone())?;
-        redis.raw_set("pcall", outside)?;
-        out
-    });
+    };
+    // `ctx` and `run` are not touched again until the pointers are cleared (see `api_call`).
+    shared.current.set((
+        &mut *ctx as *mut Ctx as *mut (),
+        &mut run as *mut Run as *mut (),
+    ));
+    let result = match fn_args {
+        Some((keys, argv)) => runner.call::<MultiValue>((func, keys, argv)),
+        None => runner.call::<MultiValue>(func),
+    };
+    shared
+        .current
+        .set((std::ptr::null_mut(), std::ptr::null_mut()));
     shared.running.set(false);
     if let Some(s) = engine(ctx.st) {
         s.after_run();
