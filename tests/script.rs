@@ -349,6 +349,36 @@ fn runaway_script_is_aborted_and_the_server_answers() {
     );
 }
 
+/// Redis's Lua heap has no cap; ferrokv's stops a script at 1 GiB (checked every 1,000 instructions), so
+/// a script that grows a table without end fails instead of taking the machine's memory.
+#[test]
+fn a_script_past_the_heap_cap_fails_and_the_memory_comes_back() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    // The cap must stop it, not the time limit, however slow the machine.
+    assert_eq!(
+        c.cmds(&["config", "set", "busy-reply-threshold", "60000"]),
+        "+OK\r\n"
+    );
+    let r = c.cmds(&[
+        "eval",
+        "local t = {} for i=1,1e9 do t[i] = i end return #t",
+        "0",
+    ]);
+    assert!(
+        r.starts_with("-ERR Error running script ") && r.ends_with(", not enough memory\r\n"),
+        "{r}"
+    );
+    assert_eq!(c.cmds(&["eval", "return 1", "0"]), ":1\r\n");
+    let info = c.cmds(&["info", "memory"]);
+    let lua: u64 = info
+        .split("used_memory_lua:")
+        .nth(1)
+        .and_then(|v| v.split("\r\n").next()?.parse().ok())
+        .unwrap();
+    assert!(lua < 64 << 20, "the table was not collected: {lua}");
+}
+
 #[test]
 fn odd_scripts_never_bring_the_server_down() {
     let s = TestServer::start(&[]);
