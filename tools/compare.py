@@ -74,7 +74,10 @@ def start(kind, binary, port):
 
 
 def bench(port, test, flags, n):
-    cmd = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(n), "-r", "100000", "--csv"] + flags
+    # A test is a redis-benchmark test name, or a whole command (a list) for redis-benchmark to send.
+    what = test if isinstance(test, list) else ["-t", test]
+    cmd = ["redis-benchmark", "-p", str(port), "-n", str(n), "-r", "100000", "--csv"] + flags
+    cmd = cmd[:3] + (what if not isinstance(test, list) else []) + cmd[3:] + (what if isinstance(test, list) else [])
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600).stdout
     # Some tests (LRANGE_*) first report the LPUSH that fills the list: the last row is the test's own.
     found = None
@@ -119,6 +122,13 @@ def worst(res, q):
 
 
 # Issue #4's data-structure rows (redis-benchmark's own tests), -c 50, no pipelining.
+GET_SCRIPT = ["EVAL", "return redis.call('get',KEYS[1])", "1", "key:__rand_int__"]
+SCRIPT_ROWS = [
+    ("EVAL return 1 -c 50", ["EVAL", "return 1", "0"], ["-c", "50"], 200_000),
+    ("EVAL return 1 -c 50 -P 16", ["EVAL", "return 1", "0"], ["-c", "50", "-P", "16"], 1_000_000),
+    ("EVAL redis.call GET -c 50 -P 16", GET_SCRIPT, ["-c", "50", "-P", "16"], 1_000_000),
+]
+
 TYPE_ROWS = [(t.upper() + " -c 50", t, ["-c", "50"], 200_000)
              for t in ["lpush", "rpush", "lpop", "rpop", "sadd", "hset", "spop", "zadd", "zpopmin"]] + [
     ("LRANGE_100 -c 50", "lrange_100", ["-c", "50"], 50_000),
@@ -183,6 +193,7 @@ def main():
     ap.add_argument("--memory", action="store_true", help="also measure RSS rows")
     ap.add_argument("--only", default="", help="regex of rows to run")
     ap.add_argument("--types", action="store_true", help="also run the list/set/hash/zset rows")
+    ap.add_argument("--scripts", action="store_true", help="also run the EVAL rows")
     ap.add_argument("--hashes", action="store_true", help="also measure RSS of 1,000,000 10-field hashes")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -192,7 +203,8 @@ def main():
     for kind, binary in (("ferrokv", args.ferrokv), ("redis", args.redis)):
         port = free_port()
         servers[kind] = (start(kind, binary, port), port)
-    rows = [r for r in ROWS + (TYPE_ROWS if args.types else []) if re.search(args.only, r[0])]
+    extra = (TYPE_ROWS if args.types else []) + (SCRIPT_ROWS if args.scripts else [])
+    rows = [r for r in ROWS + extra if re.search(args.only, r[0])]
     res = {(r[0], k): [] for r in rows for k in servers}
     try:
         for rnd in range(args.rounds):
