@@ -16,7 +16,7 @@
 //! - The Lua heap is capped at 1 GiB (`LUA_MEMORY_LIMIT`, checked by the count hook every 1,000
 //!   instructions): a runaway script fails instead of the server. Redis has no cap. Redis's cjson, cmsgpack, struct and bit libraries are Rust ones (script_libs.rs).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
@@ -163,6 +163,7 @@ impl Shared {
             rand48: Cell::new(0x1234_ABCD_330E),
             gc_count: Cell::new(0),
             current: Cell::new((std::ptr::null_mut(), std::ptr::null_mut())),
+            scratch: RefCell::default(),
         })
     }
 }
@@ -186,7 +187,13 @@ pub(crate) struct Shared {
     /// The running script's `Ctx` and `Run` (null between runs), for redis.call and redis.pcall: two
     /// functions made once, rather than scoped closures made (and collected) for every run.
     current: Cell<(*mut (), *mut ())>,
+    /// redis.call's buffers (arguments, their ranges, the reply), kept between calls so that a call
+    /// allocates nothing of its own once they have grown.
+    scratch: RefCell<Scratch>,
 }
+
+/// redis.call's argument bytes, the argument ranges in them, and the reply buffer.
+type Scratch = (Vec<u8>, Vec<(usize, usize)>, Vec<u8>);
 
 struct Script {
     func: Function,
@@ -1192,23 +1199,25 @@ fn redis_call(
             Ok(Value::Table(t))
         }
     };
-    let rest: Vec<Value> = args.into_iter().collect();
-    if rest.is_empty() {
+    if args.is_empty() {
         return fail(b"Please specify at least one argument for this redis lib call");
     }
-    let mut buf = Vec::new();
-    let mut ranges = Vec::with_capacity(rest.len());
-    for v in &rest {
+    let shared = run.shared.clone();
+    let mut scratch = shared.scratch.borrow_mut();
+    let (buf, ranges, reply) = &mut *scratch;
+    buf.clear();
+    ranges.clear();
+    for v in args.iter() {
         let start = buf.len();
         match v {
             Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
-            Value::Integer(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+            Value::Integer(n) => crate::util::push_i64(buf, *n),
             Value::Number(n) => buf.extend_from_slice(fmt_double(*n).as_bytes()),
             _ => return fail(b"Lua redis lib command arguments must be strings or integers"),
         }
         ranges.push((start, buf.len()));
     }
-    let cargs = Args::new(&buf, &ranges);
+    let cargs = Args::new(buf, ranges);
     // Writes refused by the server's state: failed persistence, too few replicas.
     let write_denied = if super::persist::writes_denied(ctx.st) {
         Some(MISCONF)
@@ -1233,8 +1242,9 @@ fn redis_call(
         }
         return Ok(Value::Table(t));
     }
+    reply.clear();
     let mut out = Out {
-        buf: Vec::new(),
+        buf: std::mem::take(reply),
         resp3: run.shared.resp3.get(),
     };
     {
@@ -1245,8 +1255,17 @@ fn redis_call(
         run.db = sub.db;
     }
     let mut pos = 0;
-    let v = resp_to_lua(lua, &out.buf, &mut pos)?;
+    let v = resp_to_lua(lua, &out.buf, &mut pos);
     let failed = out.buf.first() == Some(&b'-');
+    // A big reply or argument is not worth keeping the memory for.
+    if out.buf.capacity() <= SCRATCH_KEEP {
+        *reply = out.buf;
+    }
+    if buf.capacity() > SCRATCH_KEEP {
+        *buf = Vec::new();
+    }
+    drop(scratch);
+    let v = v?;
     if failed {
         if let Value::Table(t) = &v {
             t.raw_set("ignore_error_stats_update", true)?;
@@ -1257,6 +1276,9 @@ fn redis_call(
     }
     Ok(v)
 }
+
+/// The largest redis.call buffer kept for the next call.
+const SCRATCH_KEEP: usize = 64 << 10;
 
 /// `persist::ERR_MISCONF` with its dash, as scripts see Redis's shared error.
 const MISCONF: &str = "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
