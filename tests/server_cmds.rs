@@ -1100,3 +1100,38 @@ fn flushes_and_swapdb_invalidate_watches_like_redis() {
         assert_eq!(exec_after(&mut a), "*-1\r\n", "{who} FLUSHDB ASYNC");
     }
 }
+
+/// A standalone Redis has the cluster commands and answers each that cluster support is disabled; clients
+/// probe CLUSTER INFO that way. Their COMMAND INFO and DOCS entries are Redis's own.
+#[test]
+fn cluster_commands_match_a_standalone_redis() {
+    common::differential(|run| {
+        for req in [
+            &["CLUSTER", "INFO"][..],
+            &["CLUSTER", "SLOTS"],
+            &["CLUSTER", "SHARDS"],
+            &["CLUSTER", "KEYSLOT", "foo"],
+            &["CLUSTER", "HELP"],
+            &["CLUSTER", "ADDSLOTS"],
+            &["CLUSTER", "NOSUCH"],
+            &["CLUSTER"],
+            &["READONLY"],
+            &["READWRITE"],
+            &["ASKING"],
+            &["READONLY", "x"],
+            &["EVAL", "return redis.call('cluster','reset')", "0"],
+            &["EVAL", "return redis.pcall('cluster','info')", "0"],
+            &[
+                "COMMAND",
+                "INFO",
+                "cluster|info",
+                "cluster|setslot",
+                "readonly",
+                "asking",
+            ],
+            &["COMMAND", "DOCS", "cluster|addslotsrange", "readwrite"],
+        ] {
+            run(req, common::Cmp::Exact);
+        }
+    });
+}

@@ -14,6 +14,7 @@ use crate::server::State;
 use crate::store::Db;
 
 pub mod bitops;
+pub mod cluster;
 pub mod connection;
 pub mod dump;
 pub mod expire;
@@ -214,6 +215,7 @@ const FAMILIES: &[&[Cmd]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     script::COMMANDS,
+    cluster::COMMANDS,
     pubsub::COMMANDS,
     bitops::COMMANDS,
     zset::COMMANDS,
