@@ -1135,3 +1135,14 @@ fn cluster_commands_match_a_standalone_redis() {
         }
     });
 }
+
+/// ROLE of a master without replicas, and its COMMAND entry, as Redis gives them.
+#[test]
+fn role_matches_redis() {
+    common::differential(|run| {
+        run(&["ROLE"], common::Cmp::Exact);
+        run(&["ROLE", "x"], common::Cmp::Exact);
+        run(&["COMMAND", "INFO", "role"], common::Cmp::Exact);
+        run(&["COMMAND", "DOCS", "role"], common::Cmp::Exact);
+    });
+}

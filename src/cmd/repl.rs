@@ -85,6 +85,19 @@ pub struct Link {
 
 pub static COMMANDS: &[Cmd] = &[
     Cmd::new(
+        "role",
+        1,
+        NOSCRIPT | super::LOADING | super::STALE | super::FAST,
+        (0, 0, 0),
+        role,
+    )
+    .doc(
+        "server",
+        "2.8.12",
+        "Return the role of the instance in the context of replication",
+        "O(1)",
+    ),
+    Cmd::new(
         "sync",
         1,
         ADMIN | NOSCRIPT | NO_MULTI | super::NO_ASYNC_LOADING,
@@ -435,4 +448,32 @@ pub fn feed_expired(ctx: &mut Ctx, db: usize, keys: &[Box<[u8]>]) {
         o.ranges.push((start, o.buf.len()));
         feed(ctx, db, &o.args());
     }
+}
+
+/// ROLE: always a master here (there is no replica mode): its replication offset and, for each online
+/// replica, the address, listening port and acknowledged offset, as Redis's roleCommand lists them.
+fn role(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let st = &*ctx.st;
+    let links: Vec<(String, u64, u64)> = st
+        .replicas
+        .iter()
+        .filter_map(|&r| ctx.conns.get(r))
+        .filter_map(|c| {
+            let l = c.repl_link.as_ref()?;
+            Some((c.addr.ip().to_string(), l.port as u64, l.ack_offset))
+        })
+        .collect();
+    let offset = st.repl.offset as i64;
+    let out = &mut *ctx.out;
+    out.array(3);
+    out.bulk(b"master");
+    out.int(offset);
+    out.array(links.len());
+    for (ip, port, ack) in links {
+        out.array(3);
+        out.bulk(ip.as_bytes());
+        out.bulk(port.to_string().as_bytes());
+        out.bulk(ack.to_string().as_bytes());
+    }
+    Ok(())
 }

@@ -1090,6 +1090,7 @@ const ACL_EXCEPTIONS: &[(&str, &[&str], &[&str])] = &[
         &["keyspace"],
     ),
     ("wait", &["connection"], &["keyspace"]),
+    ("role", &["admin", "dangerous"], &[]),
     ("pubsub|help", &[], &["pubsub"]),
 ];
 
