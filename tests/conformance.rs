@@ -348,3 +348,55 @@ fn copy_of_a_shared_integer_is_private() {
     assert_eq!(c.cmds(&["SET", "d", "5"]), "+OK\r\n");
     assert_eq!(c.cmds(&["OBJECT", "REFCOUNT", "d"]), SHARED);
 }
+
+/// WAIT: counts the replicas that acknowledged the client's last write, asks them with REPLCONF GETACK
+/// while it blocks, and answers with the count when they do, when its timeout ends, or when CLIENT
+/// UNBLOCK ends it.
+#[test]
+fn wait_counts_acknowledging_replicas() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let mut admin = s.raw();
+    // No replica: WAIT 0 answers at once, WAIT 1 at its timeout.
+    assert_eq!(c.cmds(&["WAIT", "0", "0"]), ":0\r\n");
+    let t = std::time::Instant::now();
+    assert_eq!(c.cmds(&["WAIT", "1", "100"]), ":0\r\n");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(90));
+    let mut r = s.raw();
+    assert_eq!(r.cmds(&["REPLCONF", "listening-port", "7777"]), "+OK\r\n");
+    r.send(&encode(&[b"PSYNC", b"?", b"-1"]));
+    read_exact_len(&mut r, 56 + 5 + 18);
+    assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
+    let stream = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n";
+    assert_eq!(read_exact_len(&mut r, stream.len()), stream);
+    // Blocks, and asks the replica for an acknowledgement.
+    c.send(&encode(&[b"WAIT", b"1", b"0"]));
+    let getack = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
+    assert_eq!(read_exact_len(&mut r, getack.len()), getack);
+    // An acknowledgement short of the write leaves it waiting; one past it ends the wait.
+    r.send(&encode(&[b"REPLCONF", b"ACK", b"10"]));
+    assert_eq!(admin.cmds(&["PING"]), "+PONG\r\n");
+    let off = (stream.len() + getack.len()).to_string();
+    r.send(&encode(&[b"REPLCONF", b"ACK", off.as_bytes()]));
+    assert_eq!(c.read_reply(), b":1\r\n");
+    // Enough already: at once. More than there are: at the timeout, with the count.
+    assert_eq!(c.cmds(&["WAIT", "1", "0"]), ":1\r\n");
+    assert_eq!(c.cmds(&["WAIT", "2", "50"]), ":1\r\n");
+    // A new write not yet acknowledged; CLIENT UNBLOCK ends the wait with the count so far.
+    assert_eq!(c.cmds(&["SET", "a", "2"]), "+OK\r\n");
+    let id = c.cmds(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end();
+    c.send(&encode(&[b"WAIT", b"1", b"0"]));
+    // The server must have blocked it before the unblock: the GETACK shows it did.
+    let set2 = b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n2\r\n";
+    assert_eq!(
+        read_exact_len(&mut r, set2.len() + getack.len()).len(),
+        set2.len() + getack.len()
+    );
+    assert_eq!(admin.cmds(&["CLIENT", "UNBLOCK", id]), ":1\r\n");
+    assert_eq!(c.read_reply(), b":0\r\n");
+    // In MULTI it cannot block: the count at once.
+    assert_eq!(c.cmds(&["MULTI"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["WAIT", "5", "0"]), "+QUEUED\r\n");
+    assert_eq!(c.cmds(&["EXEC"]), "*1\r\n:0\r\n");
+}

@@ -1136,13 +1136,28 @@ fn cluster_commands_match_a_standalone_redis() {
     });
 }
 
-/// ROLE of a master without replicas, and its COMMAND entry, as Redis gives them.
+/// ROLE and WAIT of a master without replicas, and their COMMAND entries, as Redis gives them.
 #[test]
-fn role_matches_redis() {
+fn role_and_wait_match_redis() {
     common::differential(|run| {
         run(&["ROLE"], common::Cmp::Exact);
         run(&["ROLE", "x"], common::Cmp::Exact);
         run(&["COMMAND", "INFO", "role"], common::Cmp::Exact);
         run(&["COMMAND", "DOCS", "role"], common::Cmp::Exact);
+        for req in [
+            &["WAIT", "0", "0"][..],
+            &["WAIT", "x", "0"],
+            &["WAIT", "0", "x"],
+            &["WAIT", "-1", "0"],
+            &["WAIT", "0", "-1"],
+            &["WAIT", "1.5", "0"],
+            &["WAIT", "0", "1.5"],
+            &["WAIT", "1", "20"],
+            &["WAIT"],
+            &["COMMAND", "INFO", "wait"],
+            &["COMMAND", "DOCS", "wait"],
+        ] {
+            run(req, common::Cmp::Exact);
+        }
     });
 }

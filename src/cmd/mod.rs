@@ -458,6 +458,7 @@ impl Ctx<'_> {
             keys,
             deadline,
             timeout_null_array: null_array,
+            wait: None,
         }));
     }
 
@@ -728,6 +729,7 @@ fn run(ctx: &mut Ctx, args: &Args) {
         ctx.st.tracking.reply_at = Some(ctx.out.buf.len());
     }
     ctx.dirty = None;
+    let offset = ctx.st.repl.offset;
     let start = crate::util::now_ns();
     let res = (cmd.handler)(ctx, args);
     let mut changed = false;
@@ -760,6 +762,9 @@ fn run(ctx: &mut Ctx, args: &Args) {
             repl::Propagate::As(o) => repl::feed(ctx, ctx.db, &o.args()),
             repl::Propagate::Nothing => {}
         }
+    }
+    if ctx.st.repl.offset != offset {
+        ctx.conns[ctx.id].woff = ctx.st.repl.offset;
     }
     if !ctx.st.monitors.is_empty() && !ctx.reexec && flags & (SKIP_MONITOR | ADMIN) == 0 {
         monitor::feed(ctx, ctx.db, args);

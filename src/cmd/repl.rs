@@ -26,6 +26,9 @@ pub struct Repl {
     pub offset: u64,
     /// The last bytes of the stream, created when the first replica attaches.
     pub backlog: Option<VecDeque<u8>>,
+    /// A WAIT blocked this turn: ask the replicas for an acknowledgement before the loop sleeps (Redis's
+    /// get_ack_from_slaves), outside any client's command so that no client's WAIT offset includes it.
+    pub get_ack: bool,
 }
 
 impl Repl {
@@ -34,6 +37,7 @@ impl Repl {
             replid: new_replid(rng),
             offset: 0,
             backlog: None,
+            get_ack: false,
         }
     }
 
@@ -84,6 +88,12 @@ pub struct Link {
 }
 
 pub static COMMANDS: &[Cmd] = &[
+    Cmd::new("wait", 3, NOSCRIPT, (0, 0, 0), wait).doc(
+        "generic",
+        "3.0.0",
+        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+        "O(1)",
+    ),
     Cmd::new(
         "role",
         1,
@@ -323,6 +333,7 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 }
                 link.ack_ms = now;
             }
+            release_waits(ctx);
             return Ok(());
         } else if opt.eq_ignore_ascii_case(b"getack") {
             return Ok(());
@@ -476,4 +487,87 @@ fn role(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         out.bulk(ack.to_string().as_bytes());
     }
     Ok(())
+}
+
+/// How many online replicas acknowledged `offset` (Redis's replicationCountAcksByOffset).
+pub fn acks_for(st: &State, conns: &slab::Slab<crate::server::conn::Conn>, offset: u64) -> i64 {
+    st.replicas
+        .iter()
+        .filter_map(|&r| conns.get(r)?.repl_link.as_ref())
+        .filter(|l| l.ack_offset >= offset)
+        .count() as i64
+}
+
+/// WAIT numreplicas timeout: answers at once when enough replicas acknowledged this client's last
+/// propagated write (or the client cannot block: MULTI), else blocks until they do or the timeout ends,
+/// asking the replicas for an acknowledgement meanwhile (REPLCONF GETACK), as Redis does.
+fn wait(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // Redis reads the timeout first.
+    let timeout = crate::util::parse_i64(&args[2]).ok_or(super::Error::from(
+        "ERR timeout is not an integer or out of range",
+    ))?;
+    if timeout < 0 {
+        return super::err("ERR timeout is negative");
+    }
+    let deadline = if timeout > 0 {
+        let now = crate::server::unix_ms() as i64;
+        if timeout > i64::MAX - now {
+            return super::err("ERR timeout is out of range");
+        }
+        (now + timeout) as u64
+    } else {
+        0
+    };
+    let num = super::int_arg(args, 1)?;
+    let offset = ctx.conns[ctx.id].woff;
+    let acked = acks_for(ctx.st, ctx.conns, offset);
+    if acked >= num || ctx.in_exec {
+        ctx.out.int(acked);
+        return Ok(());
+    }
+    ctx.block(args, Vec::new(), deadline, false);
+    if let Some(b) = ctx.conns[ctx.id].blocked.as_mut() {
+        b.wait = Some((offset, num));
+        ctx.st.waiters.acks.push(ctx.id);
+    }
+    // Ask for acknowledgements before sleeping rather than wait for the replicas' one-second ACK.
+    ctx.st.repl.get_ack = true;
+    Ok(())
+}
+
+/// Sends the replicas `REPLCONF GETACK *` (see `Repl::get_ack`).
+pub fn request_acks(ctx: &mut Ctx) {
+    ctx.st.repl.get_ack = false;
+    if ctx.st.replicas.is_empty() {
+        return;
+    }
+    // In the database the stream is in, so no SELECT goes with it.
+    let db = ctx.st.repl_db.unwrap_or(0);
+    let (buf, ranges) = (b"REPLCONFGETACK*", [(0, 8), (8, 14), (14, 15)]);
+    write_to_replicas(ctx, db, &Args::new(buf, &ranges));
+}
+
+/// Ends the waits of WAIT clients whose offset enough replicas now acknowledged (after the turn, with
+/// their count, by the same path as a timeout).
+fn release_waits(ctx: &mut Ctx) {
+    if ctx.st.waiters.acks.is_empty() {
+        return;
+    }
+    let mut still = Vec::new();
+    for cid in std::mem::take(&mut ctx.st.waiters.acks) {
+        let Some((offset, num)) = ctx
+            .conns
+            .get(cid)
+            .and_then(|c| c.blocked.as_ref())
+            .and_then(|b| b.wait)
+        else {
+            continue;
+        };
+        if acks_for(ctx.st, ctx.conns, offset) >= num {
+            ctx.st.waiters.unblock_requests.push((cid, false));
+        } else {
+            still.push(cid);
+        }
+    }
+    ctx.st.waiters.acks = still;
 }

@@ -54,6 +54,9 @@ pub struct Conn {
     pub watch_dirty: bool,
     /// Set while the client waits in a blocking command.
     pub blocked: Option<Box<Blocked>>,
+    /// The replication offset right after this client's last command that was propagated: what WAIT
+    /// waits for the replicas to acknowledge (Redis's `woff`).
+    pub woff: u64,
     /// Pub/Sub channels and patterns this client is subscribed to.
     pub channels: Vec<Box<[u8]>>,
     pub patterns: Vec<Box<[u8]>>,
@@ -117,6 +120,9 @@ pub struct Blocked {
     pub deadline: u64,
     /// Reply on timeout: a null array (BLPOP and friends) or a null bulk (BLMOVE, BRPOPLPUSH).
     pub timeout_null_array: bool,
+    /// WAIT's (offset, number of replicas): it ends when enough replicas acknowledged the offset, and
+    /// answers with how many did.
+    pub wait: Option<(u64, i64)>,
 }
 
 impl Conn {
@@ -150,6 +156,7 @@ impl Conn {
             watched: Vec::new(),
             watch_dirty: false,
             blocked: None,
+            woff: 0,
             channels: Vec::new(),
             patterns: Vec::new(),
             shard_channels: Vec::new(),

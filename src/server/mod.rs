@@ -329,6 +329,12 @@ impl Server {
                 self.after_turn();
             }
             self.tracking_broadcast();
+            if self.st.repl.get_ack {
+                let mut out = Out::default();
+                let mut ctx = Ctx::new(&mut self.st, &mut self.conns, usize::MAX, 0, &mut out);
+                cmd::repl::request_acks(&mut ctx);
+                self.after_turn();
+            }
             self.flush_all();
             if self.st.now >= self.next_cron {
                 self.cron();
@@ -843,6 +849,12 @@ impl Server {
 
     /// Ends client `cid`'s wait: with its timeout reply (`err` None) or with an error reply.
     pub fn unblock_with(&mut self, cid: usize, err: Option<&[u8]>) {
+        // WAIT answers how many replicas acknowledged its offset by now.
+        let acked = self
+            .conns
+            .get(cid)
+            .and_then(|c| c.blocked.as_ref()?.wait)
+            .map(|(offset, _)| cmd::repl::acks_for(&self.st, &self.conns, offset));
         let Some(c) = self.conns.get_mut(cid) else {
             return;
         };
@@ -863,6 +875,7 @@ impl Server {
                     self.st.cmdstats[i].failed += 1;
                 }
             }
+            None if acked.is_some() => out.int(acked.unwrap_or(0)),
             None if b.timeout_null_array => out.null_array(),
             None => out.null(),
         }

@@ -27,6 +27,8 @@ pub struct Waiters {
     pub watch_count: usize,
     /// CLIENT UNBLOCK requests: (client, reply with an error rather than the timeout reply).
     pub unblock_requests: Vec<(usize, bool)>,
+    /// Clients blocked in WAIT, checked when a replica acknowledges an offset.
+    pub acks: Vec<usize>,
     /// Clients blocked in XREADGROUP: (client, db, key, group). Their key is signalled when the stream or
     /// the group goes away, so they get their error (see `cmd::stream::check_group_waits`).
     pub stream_groups: Vec<StreamGroupWait>,
