@@ -81,6 +81,9 @@ const REQUESTS: &[&[&str]] = &[
     &["function", "help"],
     &["function", "stats"],
     &["function", "flush", "x"],
+    // The subcommand as typed, in Redis's generic error.
+    &["FUNCTION", "FLUSH", "a", "b"],
+    &["FUNCTION", "Restore", "x", "y", "z"],
     &["function", "flush", "sync"],
     &["function", "list"],
     &["function", "dump"],    // Flags, descriptions and the RESP2 view of the list.

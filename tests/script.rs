@@ -177,6 +177,11 @@ fn eval_matches_redis() {
         }
         // numkeys checks.
         run(&["eval", "return 1", "x"], Cmp::Exact);
+        // EVALSHA: a SHA of the wrong length is NOSCRIPT before numkeys is read; a right-length one after.
+        run(&["evalsha", "abc", "x"], Cmp::Exact);
+        run(&["evalsha_ro", "abc", "-1"], Cmp::Exact);
+        run(&["evalsha", &"a".repeat(40), "x"], Cmp::Exact);
+        run(&["evalsha", &"a".repeat(40), "5", "k"], Cmp::Exact);
         run(&["eval", "return 1", "2", "a"], Cmp::Exact);
         run(&["eval", "return 1", "-1"], Cmp::Exact);
         run(&["eval", "return 1"], Cmp::Exact);

@@ -880,10 +880,7 @@ pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 4 {
         // Redis 7.0 checks this count in the handler, with its generic subcommand error.
-        return err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(c_str(&args[1][..args[1].len().min(128)]))
-        ));
+        return Err(super::subcommand_syntax(args));
     }
     let mut error = false;
     if let Some(reason) = args.get(3) {

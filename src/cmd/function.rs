@@ -523,17 +523,12 @@ pub fn function_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
         2 => {}
         3 if eq_ci(&args[2], b"async") || eq_ci(&args[2], b"sync") => {}
         3 => return err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
-        _ => return Err(Error::from(subcommand_syntax("flush"))),
+        _ => return Err(super::subcommand_syntax(args)),
     }
     ctx.st.functions.clear();
     ctx.dirty = Some(1);
     ctx.out.ok();
     Ok(())
-}
-
-/// Redis's `addReplySubcommandSyntaxError` for FUNCTION's subcommands.
-fn subcommand_syntax(sub: &str) -> String {
-    format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try FUNCTION HELP.")
 }
 
 /// FUNCTION DUMP: the FUNCTION2 records of every library, the RDB version and the CRC64, as Redis.
@@ -550,7 +545,7 @@ pub fn function_dump(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
 pub fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 4 {
-        return Err(Error::from(subcommand_syntax("restore")));
+        return Err(super::subcommand_syntax(args));
     }
     #[derive(PartialEq)]
     enum Policy {

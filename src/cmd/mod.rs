@@ -859,6 +859,22 @@ pub fn read_lookup(ctx: &mut Ctx, key: &[u8]) -> Option<u32> {
     found
 }
 
+/// Redis's addReplySubcommandSyntaxError: the subcommand as typed (`%.128s`: up to a NUL, at most 128
+/// bytes) and the command upper-cased.
+pub fn subcommand_syntax(args: &Args) -> Error {
+    let sub = &args[1];
+    let end = sub
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or(sub.len())
+        .min(128);
+    Error::from(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&sub[..end]),
+        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
+    ))
+}
+
 /// The argument at `i` as an integer, or Redis's "not an integer" error.
 pub fn int_arg(args: &Args, i: usize) -> Result<i64, Error> {
     crate::util::parse_i64(&args[i]).ok_or_else(|| ERR_NOT_INT.into())

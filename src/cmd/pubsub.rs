@@ -442,17 +442,7 @@ fn container(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// Redis's generic subcommand error, for a known subcommand given too many arguments.
 fn subcommand_error(args: &Args) -> CmdResult {
-    let sub = &args[1];
-    let end = sub
-        .iter()
-        .position(|&c| c == 0)
-        .unwrap_or(sub.len())
-        .min(128);
-    err(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(&sub[..end]),
-        String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
-    ))
+    Err(super::subcommand_syntax(args))
 }
 
 /// PUBSUB CHANNELS [pattern]

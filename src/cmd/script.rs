@@ -943,10 +943,11 @@ const NOSCRIPT_ERR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult {
     super::monitor::feed_script(ctx, args);
-    let nkeys = numkeys(args)?;
+    // EVALSHA turns away a SHA of the wrong length before it reads numkeys, as Redis's evalShaCommand.
     if by_sha && args[1].len() != 40 {
         return err(NOSCRIPT_ERR);
     }
+    let nkeys = numkeys(args)?;
     let s = scripting(ctx.st)?;
     let sha = if by_sha {
         let mut sha = [0u8; 40];

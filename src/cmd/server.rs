@@ -1891,11 +1891,7 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else if eq_ci(sub, b"reload") {
         super::persist::debug_reload(ctx, args)?;
     } else {
-        // Redis's `%.128s`: at most 128 bytes of the name.
-        let name = lossy(&sub[..sub.len().min(128)]);
-        return Err(Error::from(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{name}'. Try DEBUG HELP."
-        )));
+        return Err(super::subcommand_syntax(args));
     }
     Ok(())
 }

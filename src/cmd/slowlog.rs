@@ -530,10 +530,7 @@ pub fn info_latencystats(st: &State, s: &mut String) {
 /// SLOWLOG GET [count]
 fn slowlog_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
-        return err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
-            String::from_utf8_lossy(&args[1][..args[1].len().min(128)])
-        ));
+        return Err(super::subcommand_syntax(args));
     }
     let m = &ctx.st.slowlog;
     let mut count = 10usize;

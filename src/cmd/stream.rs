@@ -1357,14 +1357,7 @@ pub fn check_group_waits(ctx: &mut Ctx) {
 const ERR_XGROUP_NOKEY: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
 
 fn subcommand_syntax(args: &Args) -> Error {
-    let sub = c_str(&args[1]);
-    let sub: String = sub.chars().take(128).collect();
-    format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        sub,
-        String::from_utf8_lossy(&args[0]).to_uppercase()
-    )
-    .into()
+    super::subcommand_syntax(args)
 }
 
 fn nogroup_for_key(group: &[u8], key: &[u8]) -> Error {
