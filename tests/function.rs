@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{differential, start_redis, Cmp, RawConn, TempDir, TestServer};
+use common::{differential, start_redis, Cmp, TempDir, TestServer};
 
 /// Requests whose replies must match Redis's exactly (listings up to order), in order (later ones see what earlier ones loaded).
 const REQUESTS: &[&[&str]] = &[
@@ -242,38 +241,6 @@ fn dump_and_restore_cross_between_redis_and_ferrokv() {
     }
 }
 
-/// Starts redis-server on the RDB file in `dir` (None when not installed).
-fn redis_on(dir: &str) -> Option<(std::process::Child, u16)> {
-    let port = common::free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .args(["--dir", dir])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let mut c = RawConn::connect(port);
-            if c.cmds(&["ping"]) == "+PONG\r\n" {
-                return Some((child, port));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
 #[test]
 fn libraries_survive_save_and_restart() {
     let dir = TempDir::new("fn-rdb");
@@ -294,10 +261,10 @@ fn libraries_survive_save_and_restart() {
     assert_eq!(c.cmds(&["get", "k"]), "$1\r\nv\r\n");
     drop(s);
     // Our file loads into Redis.
-    let Some((mut redis, port)) = redis_on(dir.path()) else {
+    let Some(redis) = common::start_redis_in(Some(dir.path()), &[]) else {
         return;
     };
-    let mut r = RawConn::connect(port);
+    let mut r = redis.raw();
     assert_eq!(r.cmds(&["fcall", "fb", "0"]), "$1\r\nb\r\n");
     assert_eq!(
         r.cmds(&["fcall", "fa", "1", "x", "y"]),
@@ -308,8 +275,7 @@ fn libraries_survive_save_and_restart() {
     let lib_c = "#!lua name=libc\nredis.register_function('fc', function() return 'c' end)";
     r.cmds(&["function", "load", lib_c]);
     assert_eq!(r.cmds(&["save"]), "+OK\r\n");
-    let _ = redis.kill();
-    let _ = redis.wait();
+    drop(redis);
     let s = TestServer::start(&["--dir", dir.path()]);
     let mut c = s.raw();
     assert_eq!(c.cmds(&["fcall", "fc", "0"]), "$1\r\nc\r\n");

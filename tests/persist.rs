@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, RawConn, TempDir, TestServer};
+use common::{RawConn, TempDir, TestServer};
 
 /// Starts ferrokv in `dir` with `extra` flags (no save points unless `extra` has some).
 fn start(dir: &TempDir, extra: &[&str]) -> TestServer {
@@ -416,45 +416,6 @@ fn a_corrupt_file_keeps_the_server_from_starting() {
     assert!(s.raw().cmds(&["DBSIZE"]).starts_with(":"));
 }
 
-/// A real redis-server over `dir`, or None when it is not installed.
-fn redis_on(dir: &TempDir) -> Option<TestServer> {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            dir.path(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(child) = child else {
-        eprintln!("SKIPPED: redis-server not installed");
-        return None;
-    };
-    let s = TestServer {
-        port,
-        child,
-        dir: None,
-    };
-    // Up once it answers (after loading the file).
-    if wait_for(10, || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && RawConn::connect(port).cmds(&["PING"]) == "+PONG\r\n"
-    }) {
-        Some(s)
-    } else {
-        panic!("redis-server did not start");
-    }
-}
-
 #[test]
 fn files_move_both_ways_between_ferrokv_and_redis() {
     // ferrokv writes, Redis reads.
@@ -466,7 +427,7 @@ fn files_move_both_ways_between_ferrokv_and_redis() {
         assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
         snapshot(s.port)
     };
-    let Some(r) = redis_on(&dir) else {
+    let Some(r) = common::start_redis_in(Some(dir.path()), &[]) else {
         return;
     };
     assert_eq!(snapshot(r.port), ours);

@@ -6,52 +6,13 @@
 mod common;
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, RawConn, TestServer};
+use common::{RawConn, TestServer};
 
 /// A real redis-server with DEBUG enabled, or None (a skip) when it is not installed outside CI.
 fn start_oracle() -> Option<TestServer> {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "yes",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("redis-server is required under CI=true: {e}");
-            }
-            eprintln!("SKIPPED oracle: redis-server not installed ({e})");
-            return None;
-        }
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(TestServer {
-                port,
-                child,
-                dir: None,
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("redis-server did not start on port {port}");
+    common::start_redis_in(None, &["--enable-debug-command", "yes"])
 }
 
 /// ferrokv, then the oracle when there is one: each check runs on both.

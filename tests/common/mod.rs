@@ -116,14 +116,21 @@ pub fn free_port() -> u16 {
 /// Starts a real `redis-server` (the oracle) on a spare port, or returns None if it is not installed.
 /// Under `CI=true` a missing redis-server is a failure, elsewhere a skip.
 pub fn start_redis() -> Option<TestServer> {
+    start_redis_in(None, &[])
+}
+
+/// `start_redis` over the RDB file in `dir` (loaded at startup, written by SAVE) when given, and with
+/// `extra` arguments (`--enable-debug-command yes`).
+pub fn start_redis_in(dir: Option<&str>, extra: &[&str]) -> Option<TestServer> {
     // The port is picked before redis-server binds it, so another test can take it in between: a server
     // that exits (address in use) is started again on another port, and only a `+PONG` proves the
     // listener is this redis-server (a bare connect can even reach itself on a free loopback port).
     for _ in 0..5 {
         let port = free_port();
-        // Its own empty directory: a dump.rdb left anywhere shared (a SAVE by another test) must not be
-        // loaded into the oracle.
-        let dir = TempDir::new("redis");
+        // Without a directory, its own empty one: a dump.rdb left anywhere shared (a SAVE by another
+        // test) must not be loaded into the oracle.
+        let own = dir.is_none().then(|| TempDir::new("redis"));
+        let path = dir.unwrap_or_else(|| own.as_ref().map_or("", |d| d.path()));
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -137,8 +144,9 @@ pub fn start_redis() -> Option<TestServer> {
                 "--daemonize",
                 "no",
                 "--dir",
-                dir.path(),
+                path,
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -163,7 +171,7 @@ pub fn start_redis() -> Option<TestServer> {
                 return Some(TestServer {
                     port,
                     child,
-                    dir: Some(dir),
+                    dir: own,
                 });
             }
             std::thread::sleep(Duration::from_millis(20));
