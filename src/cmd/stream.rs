@@ -476,44 +476,27 @@ fn parse_add_trim(args: &Args, xadd: bool) -> Result<AddTrim, Error> {
         let opt = &args[i];
         if xadd && opt == b"*" {
             break;
-        } else if eq_ci(opt, b"maxlen") && more > 0 {
+        } else if (eq_ci(opt, b"maxlen") || eq_ci(opt, b"minid")) && more > 0 {
             if a.by.is_some() {
                 return err(
                     "ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
                 );
             }
-            a.approx = false;
             let next = &args[i + 1];
-            if more >= 2 && next == b"~" {
-                a.approx = true;
+            a.approx = more >= 2 && next == b"~";
+            if more >= 2 && (next == b"~" || next == b"=") {
                 i += 1;
-            } else if more >= 2 && next == b"=" {
-                i += 1;
-            }
-            let n = ll(&args[i + 1])?;
-            if n < 0 {
-                return err("ERR The MAXLEN argument must be >= 0.");
             }
             i += 1;
-            a.by = Some(TrimBy::MaxLen(n as u64));
-            a.arg_idx = i;
-        } else if eq_ci(opt, b"minid") && more > 0 {
-            if a.by.is_some() {
-                return err(
-                    "ERR syntax error, MAXLEN and MINID options at the same time are not compatible",
-                );
-            }
-            a.approx = false;
-            let next = &args[i + 1];
-            if more >= 2 && next == b"~" {
-                a.approx = true;
-                i += 1;
-            } else if more >= 2 && next == b"=" {
-                i += 1;
-            }
-            let id = parse_strict_id(&args[i + 1], 0)?;
-            i += 1;
-            a.by = Some(TrimBy::MinId(id));
+            a.by = Some(if eq_ci(opt, b"maxlen") {
+                let n = ll(&args[i])?;
+                if n < 0 {
+                    return err("ERR The MAXLEN argument must be >= 0.");
+                }
+                TrimBy::MaxLen(n as u64)
+            } else {
+                TrimBy::MinId(parse_strict_id(&args[i], 0)?)
+            });
             a.arg_idx = i;
         } else if eq_ci(opt, b"limit") && more > 0 {
             let n = ll(&args[i + 1])?;
