@@ -382,7 +382,7 @@ fn blocking_reads() {
     assert!(t.elapsed() >= Duration::from_millis(90) && t.elapsed() < Duration::from_secs(3));
     // XREADGROUP wakes for new entries, and fails when its group or stream goes.
     c.cmds(&["XGROUP", "CREATE", "s", "g", "$"]);
-    w.send(&common::encode(&[
+    let xreadgroup = common::encode(&[
         b"XREADGROUP",
         b"GROUP",
         b"g",
@@ -392,7 +392,8 @@ fn blocking_reads() {
         b"STREAMS",
         b"s",
         b">",
-    ]));
+    ]);
+    w.send(&xreadgroup);
     std::thread::sleep(Duration::from_millis(100));
     c.cmds(&["XADD", "s", "3-0", "a", "3"]);
     assert_eq!(
@@ -403,17 +404,7 @@ fn blocking_reads() {
             arr(&[entry("3-0", &["a", "3"])])
         )
     );
-    w.send(&common::encode(&[
-        b"XREADGROUP",
-        b"GROUP",
-        b"g",
-        b"c",
-        b"BLOCK",
-        b"0",
-        b"STREAMS",
-        b"s",
-        b">",
-    ]));
+    w.send(&xreadgroup);
     std::thread::sleep(Duration::from_millis(100));
     c.cmds(&["XGROUP", "DESTROY", "s", "g"]);
     assert_eq!(
@@ -421,17 +412,7 @@ fn blocking_reads() {
         b"-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
     );
     c.cmds(&["XGROUP", "CREATE", "s", "g", "$"]);
-    w.send(&common::encode(&[
-        b"XREADGROUP",
-        b"GROUP",
-        b"g",
-        b"c",
-        b"BLOCK",
-        b"0",
-        b"STREAMS",
-        b"s",
-        b">",
-    ]));
+    w.send(&xreadgroup);
     std::thread::sleep(Duration::from_millis(100));
     c.cmds(&["DEL", "s"]);
     assert_eq!(
