@@ -7,7 +7,6 @@ use super::{
 };
 use crate::store::db::lru_clock;
 use crate::store::rdb::{self, LoadError};
-use crate::store::{hash, zset};
 use crate::util::{eq_ci, fmt_i64};
 
 pub static COMMANDS: &[Cmd] = &[
@@ -111,18 +110,7 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return err(ERR_PAYLOAD);
     }
     let cfg = &ctx.st.cfg;
-    let lim = rdb::Limits {
-        hash: hash::Limits {
-            entries: cfg.hash_max_listpack_entries,
-            value: cfg.hash_max_listpack_value,
-        },
-        zset: zset::Limits {
-            entries: cfg.zset_max_listpack_entries,
-            value: cfg.zset_max_listpack_value,
-        },
-        set_max_intset: cfg.set_max_intset_entries,
-        list_fill: cfg.list_max_listpack_size,
-    };
+    let lim = super::persist::rdb_limits(cfg);
     let lfu = cfg.maxmemory_policy.ends_with("-lfu");
     let val = match rdb::load(payload, &lim) {
         Ok(v) => v,

@@ -146,19 +146,8 @@ impl Functions {
     fn run_library(&mut self, body: &[u8], timeout_ms: u64) -> Result<Vec<Def>, String> {
         let pending = self.pending.clone();
         let engine = self.engine()?;
-        let chunk = engine
-            .lua()
-            .load(body)
-            .set_name("@user_function")
-            .set_mode(mlua::chunk::ChunkMode::Text)
-            .into_function()
-            .map_err(|e| {
-                let msg = match e {
-                    mlua::Error::SyntaxError { message, .. } => message,
-                    other => other.to_string(),
-                };
-                format!("Error compiling function: {msg}")
-            })?;
+        let chunk = super::script::compile(engine.lua(), body, "@user_function")
+            .map_err(|msg| format!("Error compiling function: {msg}"))?;
         *pending.borrow_mut() = Some(Vec::new());
         let res = engine.load_library(chunk, timeout_ms);
         let funcs = pending.borrow_mut().take().unwrap_or_default();

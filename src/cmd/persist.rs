@@ -147,23 +147,27 @@ fn save_opts(st: &State) -> SaveOpts<'static> {
     }
 }
 
-fn load_opts(st: &State, replace: bool) -> LoadOpts {
-    let cfg = &st.cfg;
-    LoadOpts {
-        lim: Limits {
-            hash: hash::Limits {
-                entries: cfg.hash_max_listpack_entries,
-                value: cfg.hash_max_listpack_value,
-            },
-            zset: zset::Limits {
-                entries: cfg.zset_max_listpack_entries,
-                value: cfg.zset_max_listpack_value,
-            },
-            set_max_intset: cfg.set_max_intset_entries,
-            list_fill: cfg.list_max_listpack_size,
+/// The encoding thresholds a loaded value is built with (RDB files and RESTORE payloads alike).
+pub(crate) fn rdb_limits(cfg: &crate::config::Config) -> Limits {
+    Limits {
+        hash: hash::Limits {
+            entries: cfg.hash_max_listpack_entries,
+            value: cfg.hash_max_listpack_value,
         },
+        zset: zset::Limits {
+            entries: cfg.zset_max_listpack_entries,
+            value: cfg.zset_max_listpack_value,
+        },
+        set_max_intset: cfg.set_max_intset_entries,
+        list_fill: cfg.list_max_listpack_size,
+    }
+}
+
+fn load_opts(st: &State, replace: bool) -> LoadOpts {
+    LoadOpts {
+        lim: rdb_limits(&st.cfg),
         now: crate::server::unix_ms(),
-        checksum: cfg.rdbchecksum,
+        checksum: st.cfg.rdbchecksum,
         replace,
     }
 }

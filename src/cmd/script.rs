@@ -527,19 +527,9 @@ impl Scripting {
             return Ok(sha);
         }
         let (flags, skip) = shebang_flags(body).map_err(|e| Error::from(format!("ERR {e}")))?;
-        let func = self
-            .lua
-            .load(&body[skip..])
-            .set_name("@user_script")
-            .set_mode(mlua::chunk::ChunkMode::Text)
-            .into_function()
-            .map_err(|e| {
-                let msg = match e {
-                    mlua::Error::SyntaxError { message, .. } => message,
-                    other => other.to_string(),
-                };
-                Error::from(format!("ERR Error compiling script (new function): {msg}"))
-            })?;
+        let func = compile(&self.lua, &body[skip..], "@user_script").map_err(|msg| {
+            Error::from(format!("ERR Error compiling script (new function): {msg}"))
+        })?;
         self.scripts.insert(sha, Script { func, flags });
         self.by_body.insert(body.into(), sha);
         self.body_bytes += body.len() + 40;
@@ -569,20 +559,36 @@ pub(crate) fn raise_err(lua: &Lua, msg: &[u8]) -> mlua::Error {
     }
 }
 
+/// `luaL_where(L, 1)`: the calling Lua code's `source:line: `, or nothing when that is a C function.
+pub(super) fn lua_where(lua: &Lua) -> String {
+    lua.inspect_stack(1, |d| {
+        let line = d.current_line().unwrap_or(0);
+        let src = d
+            .source()
+            .short_src
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        (line > 0).then(|| format!("{src}:{line}: "))
+    })
+    .flatten()
+    .unwrap_or_default()
+}
+
+/// Compiles `body` as a text chunk named `name`; a syntax error is Lua's message alone.
+pub(crate) fn compile(lua: &Lua, body: &[u8], name: &str) -> Result<Function, String> {
+    lua.load(body)
+        .set_name(name)
+        .set_mode(mlua::chunk::ChunkMode::Text)
+        .into_function()
+        .map_err(|e| match e {
+            mlua::Error::SyntaxError { message, .. } => message,
+            other => other.to_string(),
+        })
+}
+
 /// Raises `msg` as `luaL_error` does: prefixed with the calling script's position.
 fn raise_msg(lua: &Lua, msg: &str) -> mlua::Error {
-    let pos = lua
-        .inspect_stack(1, |d| {
-            let line = d.current_line().unwrap_or(0);
-            let src = d
-                .source()
-                .short_src
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            (line > 0).then(|| format!("{src}:{line}: "))
-        })
-        .flatten()
-        .unwrap_or_default();
+    let pos = lua_where(lua);
     match lua.create_string(format!("{pos}{msg}")) {
         Ok(s) => raise(lua, Value::String(s)),
         Err(e) => e,

@@ -72,19 +72,7 @@ fn one(v: Value) -> mlua::Result<MultiValue> {
 
 /// `luaL_error`: `msg` prefixed with the caller's position (`luaL_where(L, 1)`).
 fn error(lua: &Lua, msg: impl AsRef<[u8]>) -> mlua::Error {
-    let mut full = lua
-        .inspect_stack(1, |d| {
-            let line = d.current_line().unwrap_or(0);
-            let src = d
-                .source()
-                .short_src
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            (line > 0).then(|| format!("{src}:{line}: "))
-        })
-        .flatten()
-        .unwrap_or_default()
-        .into_bytes();
+    let mut full = super::script::lua_where(lua).into_bytes();
     full.extend_from_slice(msg.as_ref());
     plain_error(lua, &full)
 }
