@@ -13,8 +13,8 @@
 //! - Redis's Lua is patched with read-only tables. Plain Lua 5.1 has none, so the globals and the library
 //!   tables are empty proxies whose metatables refuse writes and report unknown globals with Redis's texts;
 //!   `rawset` and `setmetatable` refuse the proxies. `pairs` over a library table sees nothing.
-//! - The Lua heap is capped at 1 GiB (`LUA_MEMORY_LIMIT`, checked by the count hook every 1,000
-//!   instructions): a runaway script fails instead of the server. Redis has no cap. Redis's cjson, cmsgpack, struct and bit libraries are Rust ones (script_libs.rs).
+//! - The Lua heap is capped at 1 GiB (`LUA_MEMORY_LIMIT`) while a script or library runs: a runaway
+//!   allocation fails the script instead of the server. Redis has no cap. Redis's cjson, cmsgpack, struct and bit libraries are Rust ones (script_libs.rs).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -125,10 +125,8 @@ static SCRIPT_SUBS: &[Cmd] = &[
 
 /// The cap on the Lua heap (see the module doc).
 const LUA_MEMORY_LIMIT: usize = 1 << 30;
-/// Instructions between two looks at the clock and the heap. Redis looks at the clock every 100,000; the
-/// heap cap needs a closer look, since a loop can allocate a lot in 100,000 instructions (the hook costs
-/// about 1 % of a pure-Lua loop at this rate).
-const HOOK_EVERY: u32 = 1_000;
+/// Instructions between two looks at the clock, as Redis's count hook.
+const HOOK_EVERY: u32 = 100_000;
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 const LOAD_TIMEOUT: &str = "ERR FUNCTION LOAD timeout";
 
@@ -158,7 +156,6 @@ impl Shared {
             start: Cell::new(Instant::now()),
             limit_ms: Cell::new(0),
             killed: Cell::new(false),
-            oom: Cell::new(false),
             resp3: Cell::new(false),
             rand48: Cell::new(0x1234_ABCD_330E),
             gc_count: Cell::new(0),
@@ -176,8 +173,6 @@ pub(crate) struct Shared {
     start: Cell<Instant>,
     limit_ms: Cell<u64>,
     killed: Cell<bool>,
-    /// The running script passed the heap cap (it fails as with Lua's own out-of-memory error).
-    oom: Cell<bool>,
     /// The script client's protocol (redis.setresp), RESP2 by default.
     resp3: Cell<bool>,
     /// Redis's rand48 state: one sequence for the server's life, as Redis's global one.
@@ -472,7 +467,7 @@ impl Scripting {
         sh.killed.set(false);
         sh.start.set(Instant::now());
         sh.limit_ms.set(timeout_ms);
-        let res = self.load_runner.call::<MultiValue>(chunk);
+        let res = capped(&self.lua, || self.load_runner.call::<MultiValue>(chunk));
         sh.loading.set(false);
         self.after_run();
         if sh.killed.get() {
@@ -500,6 +495,11 @@ impl Scripting {
 
     /// Puts the plain count hook back after a run the hook aborted.
     fn after_run(&self) {
+        // Scripts cannot keep data between runs (no globals), so a heap this big after one is garbage,
+        // typically from a script that ran out of memory: give it back now rather than at Lua's next cycle.
+        if self.lua.used_memory() > LUA_MEMORY_LIMIT / 4 {
+            let _ = self.lua.gc_collect();
+        }
         // Like Redis, a garbage-collection step every 50 runs keeps the heap from growing until Lua's own
         // full cycle, which would cost one unlucky script a long pause.
         let n = self.shared.gc_count.get() + 1;
@@ -557,6 +557,17 @@ pub(crate) fn raise_err(lua: &Lua, msg: &[u8]) -> mlua::Error {
         Ok(t) => raise(lua, Value::Table(t)),
         Err(e) => e,
     }
+}
+
+/// Runs `f` with the heap capped at `LUA_MEMORY_LIMIT` (a runaway allocation, even inside one C call such
+/// as string.rep, fails with Lua's "not enough memory"). Only while Lua code runs: with a limit set, mlua
+/// wraps every table and string it creates in a protected call, which doubled the cost of a short EVAL
+/// when the limit covered building KEYS and ARGV too.
+fn capped<T>(lua: &Lua, f: impl FnOnce() -> T) -> T {
+    let _ = lua.set_memory_limit(LUA_MEMORY_LIMIT);
+    let out = f();
+    let _ = lua.set_memory_limit(0);
+    out
 }
 
 /// `luaL_where(L, 1)`: the calling Lua code's `source:line: `, or nothing when that is a C function.
@@ -789,12 +800,6 @@ fn api_randomseed(lua: &Lua, sh: &Rc<Shared>, a: MultiValue) -> mlua::Result<Mul
 fn timeout_hook(lua: &Lua, sh: &Rc<Shared>) -> mlua::Result<VmState> {
     if !sh.running.get() && !sh.loading.get() {
         return Ok(VmState::Continue);
-    }
-    // The heap cap is checked here rather than set on the state: with a limit, mlua wraps every table
-    // and string it makes in a protected call, which doubled the cost of a short EVAL.
-    if lua.used_memory() > LUA_MEMORY_LIMIT {
-        sh.oom.set(true);
-        return Err(mlua::Error::runtime("not enough memory"));
     }
     if !sh.killed.get() {
         let limit = sh.limit_ms.get();
@@ -1045,7 +1050,7 @@ pub(crate) fn run_script(
         && super::server::evict::perform(ctx) == super::server::evict::Evict::Fail;
     setup(ctx)?;
     let s = engine(ctx.st).ok_or(Error::from("ERR Lua engine is not initialized"))?;
-    let (runner, shared) = (s.runner.clone(), s.shared.clone());
+    let (lua, runner, shared) = (s.lua.clone(), s.runner.clone(), s.shared.clone());
 
     // The script's replies to other clients' output (PUBLISH) must find the reply arena where they look.
     let arena_swapped = ctx.arena_in_out;
@@ -1054,7 +1059,6 @@ pub(crate) fn run_script(
     }
     shared.running.set(true);
     shared.killed.set(false);
-    shared.oom.set(false);
     shared.resp3.set(false);
     shared.start.set(Instant::now());
     shared.limit_ms.set(ctx.st.cfg.busy_reply_threshold);
@@ -1070,10 +1074,10 @@ pub(crate) fn run_script(
         &mut *ctx as *mut Ctx as *mut (),
         &mut run as *mut Run as *mut (),
     ));
-    let result = match fn_args {
+    let result = capped(&lua, || match fn_args {
         Some((keys, argv)) => runner.call::<MultiValue>((func, keys, argv)),
         None => runner.call::<MultiValue>(func),
-    };
+    });
     shared
         .current
         .set((std::ptr::null_mut(), std::ptr::null_mut()));
@@ -1083,12 +1087,6 @@ pub(crate) fn run_script(
     }
     if arena_swapped {
         ctx.out.buf = std::mem::take(&mut ctx.st.arena);
-    }
-    if shared.oom.get() && !shared.killed.get() {
-        // What Redis answers when Lua itself runs out of memory (an error that is not a table).
-        return Err(Error::from(format!(
-            "ERR Error running script {sha_str}, not enough memory"
-        )));
     }
     let mut vals = result.map_err(lua_fail)?.into_iter();
     let ok = matches!(vals.next(), Some(Value::Boolean(true)));
