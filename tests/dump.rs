@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{RawConn, TestServer};
+use common::{crc64, RawConn, TestServer};
 
 /// (name, command that builds key `k`, Redis 7.0.15's DUMP of `k`, OBJECT ENCODING after RESTORE).
 type Vector = (
@@ -29,22 +29,6 @@ const VECTORS: &[Vector] = &[
     ("intset16", &["SADD", "k", "1", "2", "3", "-7"], b"\x0b\x10\x02\x00\x00\x00\x04\x00\x00\x00\xf9\xff\x01\x00\x02\x00\x03\x00\x0a\x00;\xfaJ9#\xb1\xfa\x84", "intset"),
     ("intset32", &["SADD", "k", "1", "2", "3", "70000"], b"\x0b\x18\x04\x00\x00\x00\x04\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00p\x11\x01\x00\x0a\x00\xef.e!\xe3\x85\xa2*", "intset"),
 ];
-
-/// Redis's CRC64 (Jones, reflected), bit by bit: independent of the server's table-driven one.
-fn crc64(data: &[u8]) -> u64 {
-    let mut crc = 0u64;
-    for &b in data {
-        crc ^= b as u64;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
-}
 
 /// A payload around `body`: RDB version 10 and the checksum.
 fn seal(body: &[u8]) -> Vec<u8> {

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{differential, start_redis, Cmp, TempDir, TestServer};
+use common::{crc64, differential, start_redis, Cmp, TempDir, TestServer};
 
 /// Requests whose replies must match Redis's exactly (listings up to order), in order (later ones see what earlier ones loaded).
 const REQUESTS: &[&[&str]] = &[
@@ -333,22 +333,6 @@ fn odd_payloads_and_libraries_never_bring_the_server_down() {
         assert!(!r.is_empty(), "{r}");
     }
     assert_eq!(c.cmds(&["ping"]), "+PONG\r\n");
-}
-
-/// Redis's CRC64 (Jones, reflected), for payloads the test forges.
-fn crc64(data: &[u8]) -> u64 {
-    let mut crc = 0u64;
-    for &b in data {
-        crc ^= b as u64;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x95AC_9329_AC4B_C9B5
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
 }
 
 #[test]

@@ -449,3 +449,20 @@ pub fn differential(mut run: impl FnMut(&mut dyn FnMut(&[&str], Cmp))) {
         bad.join("\n")
     );
 }
+
+/// Redis's CRC64 (Jones, reflected), bit by bit: independent of the server's table-driven one, for the
+/// DUMP and FUNCTION DUMP payloads tests forge or check.
+pub fn crc64(data: &[u8]) -> u64 {
+    let mut crc = 0u64;
+    for &b in data {
+        crc ^= b as u64;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    crc
+}
